@@ -1,0 +1,1 @@
+"""Question to cited answer: retrieval, generation and citation checks."""

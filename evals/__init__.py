@@ -1,0 +1,1 @@
+"""Measurement: datasets and metrics for retrieval and grounding."""

@@ -1,0 +1,1 @@
+"""Corpus files to vectors: parse, validate, chunk, embed and store in Chroma."""

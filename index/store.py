@@ -1,0 +1,139 @@
+"""The Chroma collection that holds the chunks and their vectors.
+
+Embedded (``PersistentClient`` in the data directory) by default; a Chroma
+server (``chroma run``) when ``chroma_url`` is set. Chroma never embeds text
+itself here: every write and every query passes vectors we computed.
+
+Records are written in llama-index's node format (``node_to_metadata_dict``),
+so llama-index's own ``ChromaVectorStore`` can read the same collection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.api import ClientAPI
+from chromadb.config import Settings as ChromaSettings
+from llama_index.core.schema import TextNode
+from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+from index.chunking import Chunk
+from index.errors import EmbedderMismatch, UserError
+from index.settings import IndexSettings
+
+_CHROMA_SETTINGS = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as it comes back from the store, with its similarity to a query."""
+
+    id: str
+    text: str
+    metadata: dict
+    score: float = 0.0
+
+
+def open_client(settings: IndexSettings) -> ClientAPI:
+    """Chroma server when ``chroma_url`` is set, else embedded Chroma on disk."""
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url if "://" in settings.chroma_url else f"http://{settings.chroma_url}")
+        try:
+            client = chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
+                                         ssl=url.scheme == "https", settings=_CHROMA_SETTINGS)
+            client.heartbeat()
+        except Exception as exc:  # chromadb raises several types for a dead server
+            raise UserError(f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}); "
+                            "start it with `chroma run` or unset PAPERCHAT_CHROMA_URL") from None
+        return client
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=_CHROMA_SETTINGS)
+
+
+def describe_location(settings: IndexSettings) -> str:
+    return f"Chroma server {settings.chroma_url}" if settings.chroma_url else f"embedded Chroma at {settings.chroma_path}"
+
+
+class PaperStore:
+    """One Chroma collection of paper chunks, tied to the embedder that built it."""
+
+    def __init__(self, client: ClientAPI, name: str, embedder: str):
+        self.client = client
+        self.name = name
+        self.embedder = embedder
+        self._collection = None
+
+    @property
+    def collection(self):
+        """The collection, created on first use; refuses one built by another embedder."""
+        if self._collection is None:
+            collection = self.client.get_or_create_collection(
+                self.name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embedder": self.embedder},
+            )
+            built_with = (collection.metadata or {}).get("embedder")
+            if built_with != self.embedder:
+                raise EmbedderMismatch(
+                    f"the index '{self.name}' was built with {built_with} but the configured embedder is "
+                    f"{self.embedder}; run `paperchat ingest --rebuild` to rebuild it, or configure {built_with}")
+            self._collection = collection
+        return self._collection
+
+    def exists(self) -> bool:
+        return self.name in {c.name for c in self.client.list_collections()}
+
+    def built_with(self) -> str | None:
+        """The embedder recorded in an existing collection (None if there is none)."""
+        if not self.exists():
+            return None
+        return (self.client.get_collection(self.name, embedding_function=None).metadata or {}).get("embedder")
+
+    def drop(self) -> None:
+        if self.exists():
+            self.client.delete_collection(self.name)
+        self._collection = None
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def hashes(self) -> dict[str, dict[str, str]]:
+        """``{arxiv_id: {chunk_id: content_hash}}`` of everything stored."""
+        out: dict[str, dict[str, str]] = {}
+        page = 5000
+        for offset in range(0, self.count(), page):
+            got = self.collection.get(include=["metadatas"], limit=page, offset=offset)
+            for chunk_id, meta in zip(got["ids"], got["metadatas"]):
+                out.setdefault(meta["arxiv_id"], {})[chunk_id] = meta["content_hash"]
+        return out
+
+    def metadatas(self, where: dict | None = None) -> list[dict]:
+        return self.collection.get(where=where, include=["metadatas"])["metadatas"]
+
+    def upsert(self, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
+        nodes = [TextNode(id_=c.id, text=c.text, metadata=c.metadata) for c in chunks]
+        self.collection.upsert(
+            ids=[c.id for c in chunks],
+            embeddings=embeddings,
+            documents=[c.text for c in chunks],
+            metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in nodes],
+        )
+
+    def delete(self, ids: list[str]) -> None:
+        if ids:
+            self.collection.delete(ids=ids)
+
+    def query(self, embedding: list[float], n: int, where: dict | None = None) -> list[StoredChunk]:
+        """The ``n`` nearest chunks; score is cosine similarity (1 - cosine distance)."""
+        total = self.count()
+        if total == 0:
+            return []
+        got = self.collection.query(query_embeddings=[embedding], n_results=min(n, total), where=where,
+                                    include=["documents", "metadatas", "distances"])
+        return [
+            StoredChunk(id=i, text=doc, metadata=meta, score=1.0 - dist)
+            for i, doc, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
+        ]

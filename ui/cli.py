@@ -1,0 +1,145 @@
+"""The ``paperchat`` command: a thin layer over the library API.
+
+Every subcommand calls the same functions the chat UI and the evals use.
+Errors a user can cause print one line (``paperchat: error: ...``) and exit
+non-zero; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from index.embedders import embedder_name, load_embedder
+from index.errors import UserError
+from index.ingest import ingest as run_ingest
+from index.ingest import require_index
+from index.search import search as run_search
+from index.settings import IndexSettings
+from index.store import PaperStore, describe_location, open_client
+
+
+class _Context:
+    def __init__(self, debug: bool):
+        self.debug = debug
+        self.settings = IndexSettings()
+
+    def store(self) -> PaperStore:
+        return PaperStore(open_client(self.settings), self.settings.collection, embedder_name(self.settings))
+
+
+class _Group(click.Group):
+    """Turns exceptions into one-line messages unless --debug was given."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except UserError as exc:
+            if "--debug" in sys.argv:
+                raise
+            click.echo(f"paperchat: error: {exc}", err=True)
+            sys.exit(1)
+        except Exception as exc:
+            if "--debug" in sys.argv:
+                raise
+            message = str(exc).splitlines()[0] if str(exc) else ""
+            click.echo(f"paperchat: unexpected error: {type(exc).__name__}: {message} "
+                       "(run again with --debug for the traceback)", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """paperchat: ask questions about a collection of arXiv paper summaries."""
+    ctx.obj = _Context(debug)
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Drop the collection and embed everything again.")
+@click.option("--if-missing", is_flag=True, help="Do nothing when the collection already has chunks.")
+@click.pass_obj
+def ingest(obj: _Context, files: tuple[Path, ...], rebuild: bool, if_missing: bool) -> None:
+    """Parse, validate, chunk, embed and store FILES (default: the bundled collection).
+
+    Only new or changed chunks are embedded. Rejected rows are listed as
+    file:line: reason; the good rows are still ingested, and the exit code is 1.
+    """
+    from tqdm import tqdm
+
+    store = obj.store()
+    if if_missing and not rebuild and store.exists() and store.count() > 0:
+        click.echo(f"index present: {store.count()} chunks in {describe_location(obj.settings)}")
+        return
+    paths = list(files) or list(obj.settings.corpus)
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    report = run_ingest(paths, store, lambda: load_embedder(obj.settings), rebuild=rebuild, progress=progress)
+    if bar is not None:
+        bar.close()
+    for problem in report.rejected:
+        click.echo(f"rejected: {problem}", err=True)
+    click.echo(report.summary())
+    if report.rejected:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--k", "k", default=5, show_default=True, type=click.IntRange(1, 100), help="Papers to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
+@click.pass_obj
+def search(obj: _Context, query: str, k: int, as_json: bool) -> None:
+    """Rank papers by how well their summaries match QUERY (English or Chinese)."""
+    if not query.strip():
+        raise UserError("the query is empty")
+    store = obj.store()
+    require_index(store)
+    hits = run_search(store, load_embedder(obj.settings), query, k=k)
+    if as_json:
+        click.echo(json.dumps({"query": query, "results": [h.as_dict() for h in hits]}, ensure_ascii=False))
+        return
+    for rank, hit in enumerate(hits, start=1):
+        snippet = " ".join(hit.best_chunk.text.split())
+        snippet = snippet if len(snippet) <= 70 else snippet[:69] + "…"
+        versions = ",".join("v" + v.rsplit("v", 1)[1] for v in hit.versions)
+        click.echo(f"{rank}. {hit.score:.3f}  {hit.base_id} [{versions}]  {hit.title}\n"
+                   f"      {hit.best_chunk.metadata.get('section')}: {snippet}")
+
+
+@main.command()
+@click.pass_obj
+def stats(obj: _Context) -> None:
+    """What is indexed, by which embedder, and where."""
+    settings = obj.settings
+    store = PaperStore(open_client(settings), settings.collection, embedder_name(settings))
+    click.echo(f"location:   {describe_location(settings)}")
+    click.echo(f"collection: {settings.collection}")
+    built_with = store.built_with()
+    if built_with is None:
+        click.echo("index:      none yet (run `paperchat ingest`)")
+        return
+    metas = store.client.get_collection(settings.collection, embedding_function=None).get(include=["metadatas"])["metadatas"]
+    versions = {m["arxiv_id"] for m in metas}
+    papers = {m["base_id"] for m in metas}
+    languages: dict[str, int] = {}
+    for m in metas:
+        languages[m["language"]] = languages.get(m["language"], 0) + 1
+    click.echo(f"embedder:   {built_with}" + ("" if built_with == store.embedder else
+                                              f"  (configured: {store.embedder}; rebuild to use it)"))
+    click.echo(f"papers:     {len(papers)} ({len(versions)} versions)")
+    click.echo(f"chunks:     {len(metas)} ({', '.join(f'{n} {lang}' for lang, n in sorted(languages.items()))})")
+
