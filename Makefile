@@ -32,6 +32,8 @@ test: install
 
 bench: install
 	$(BIN)/python bench/search.py
+	$(BIN)/paperchat ingest --if-missing
+	$(BIN)/python bench/retrieval.py
 
 clean:
 	rm -rf $(VENV)

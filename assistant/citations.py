@@ -37,15 +37,17 @@ _VERSIONED_ID = r"\d{4}\.\d{4,5}v\d+"
 _PREFIX = r"arxiv\s*[:：]?\s*"
 # Words a model puts before a source number: [Source 1], [Ref. 2], 【来源1】.
 _LABEL = r"(?:sources?|refs?\.?|references?|docs?|documents?|papers?|evidence|来源|文献|资料|证据|参考)"
+_RANGE = r"\s*[-–~～]\s*"
 _ITEM_RE = re.compile(
-    rf"(?:(?P<label>{_LABEL})\s*[#＃]?\s*)?(?:(?:{_PREFIX})?(?P<id>{_ID})|(?P<num>\d{{1,2}}))",
+    rf"(?:(?P<label>{_LABEL})\s*[#＃]?\s*)?"
+    rf"(?:(?:{_PREFIX})?(?P<id>{_ID})|(?P<first>\d{{1,2}})(?:{_RANGE}(?P<last>\d{{1,2}}))?)",
     re.IGNORECASE,
 )
 # _ITEM_RE without group names, so it can repeat inside _CITATION_RE.
-_ANY_ITEM = rf"(?:{_LABEL}\s*[#＃]?\s*)?(?:(?:{_PREFIX})?{_ID}|\d{{1,2}})"
+_ANY_ITEM = rf"(?:{_LABEL}\s*[#＃]?\s*)?(?:(?:{_PREFIX})?{_ID}|\d{{1,2}}(?:{_RANGE}\d{{1,2}})?)"
 _SEPARATOR = r"\s*(?:[,，、;；&]|and|和|及|与)\s*"
 _CITATION_RE = re.compile(
-    # A bracket holding nothing but citation items: [1, 2], (arXiv:2506.11091), 【2506.11091】.
+    # A bracket holding nothing but citation items: [1, 2], [1-3], (arXiv:2506.11091), 【2506.11091】.
     rf"(?P<group>[\[(（【]\s*(?P<body>{_ANY_ITEM}(?:{_SEPARATOR}{_ANY_ITEM})*)\s*[\])）】])"
     # An ID in running text, but not one inside a URL or a path.
     rf"|(?P<bare>(?<![A-Za-z0-9_./])(?:{_PREFIX})?{_ID}(?![A-Za-z0-9_/]|\.\d))",
@@ -58,7 +60,10 @@ _CITATION_RUN_RE = re.compile(rf"{_CANONICAL_RE.pattern}(?:[ \t]*{_CANONICAL_RE.
 # touches the places where something was taken out, never the rest of the answer.
 _GAP = "\x00"
 _EMPTY_BRACKETS_RE = re.compile(rf"[\[(（【][ \t]*(?:{_GAP}[ \t]*)+[\])）】]")
-_GAP_RE = re.compile(rf"(?P<comma>[,，、;；])?(?P<pre>[ \t]*){_GAP}(?:[ \t]*{_GAP})*(?P<post>[ \t]*)")
+# Several removed citations in a row ("[8], [9]") close as one gap.
+_GAP_RE = re.compile(
+    rf"(?P<comma>[,，、;；:：])?(?P<pre>[ \t]*){_GAP}(?:[ \t]*[,，、;；]?[ \t]*{_GAP})*(?P<post>[ \t]*)"
+)
 _CLOSERS = set(".,;:!?)]}。，、；：！？）】」』”’…")
 _OPENERS = set("([{（【「『“‘")
 _FULL_WIDTH_PUNCTUATION = set("，、；：。！？）】」』”")
@@ -113,23 +118,26 @@ class _Sources:
                 versions[base], newest[base] = version, arxiv_id
         return cls(tuple(ordered), newest)
 
-    def resolve(self, item: re.Match[str]) -> str | None:
-        """The versioned source an item refers to, or None when it names no source."""
-        if item["num"]:
-            number = int(item["num"])
-            return self.ordered[number - 1] if 1 <= number <= len(self.ordered) else None
+    def resolve(self, item: re.Match[str]) -> list[str]:
+        """The versioned sources an item refers to; empty when it names anything else."""
+        if item["first"]:
+            first, last = int(item["first"]), int(item["last"] or item["first"])
+            if not 1 <= first <= last <= len(self.ordered):
+                return []
+            return list(self.ordered[first - 1:last])
         arxiv_id, base, _ = parse_arxiv_id(item["id"])
         if "v" in item["id"].lower():
             # An explicit version must be one that was shown: the model saw no other text.
-            return arxiv_id if arxiv_id in self.ordered else None
-        return self.newest.get(base)
+            return [arxiv_id] if arxiv_id in self.ordered else []
+        return [self.newest[base]] if base in self.newest else []
 
 
 def normalize_citations(text: str, sources: list[str]) -> NormalizedAnswer:
     """Rewrite the citations in ``text`` to ``[arXiv:<versioned id>]``; drop those not in ``sources``.
 
     ``sources`` are the versioned IDs shown to the model as evidence, in the
-    order they were numbered: ``[2]`` means ``sources[1]``. An ID without a
+    order they were numbered: ``[2]`` means ``sources[1]``, ``[1-3]`` the first
+    three (a range partly out of bounds is rejected whole). An ID without a
     version means the newest version of that paper among the sources. A
     bracket with several items becomes one bracket per valid ID, and repeated
     IDs next to each other are merged. Text around a removed citation is
@@ -143,11 +151,10 @@ def normalize_citations(text: str, sources: list[str]) -> NormalizedAnswer:
     def replace(items: list[re.Match[str]]) -> str:
         kept: list[str] = []
         for item in items:
-            arxiv_id = index.resolve(item)
-            if arxiv_id is None:
+            resolved = index.resolve(item)
+            if not resolved:
                 rejected.append(item[0].strip())
-            elif arxiv_id not in kept:
-                kept.append(arxiv_id)
+            kept.extend(arxiv_id for arxiv_id in resolved if arxiv_id not in kept)
         cited.extend(arxiv_id for arxiv_id in kept if arxiv_id not in cited)
         return "".join(f"[arXiv:{arxiv_id}]" for arxiv_id in kept) or _GAP
 
@@ -184,7 +191,7 @@ def _replace_citations(text: str, replace: Callable[[list[re.Match[str]]], str])
 
 
 def _close_gap(gap: re.Match[str]) -> str:
-    """What stays where citations were removed: nothing, a space, or the comma before them."""
+    """What stays where citations were removed: nothing, a space, or the comma or colon before them."""
     text = gap.string
     before = text[gap.start() - 1] if gap.start() else "\n"
     after = text[gap.end()] if gap.end() < len(text) else "\n"
@@ -257,6 +264,7 @@ def _split_line(line: str) -> list[str]:
 
 # --- lexical support -----------------------------------------------------------
 
+# strip_citations leaves IDs inside URLs alone; their digits are no claim either.
 _MASK_ID_RE = re.compile(rf"(?:{_PREFIX})?{_ID}", re.IGNORECASE)
 _UNITS = {
     "%": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000,
@@ -356,6 +364,7 @@ def _numbers(text: str) -> list[tuple[str, Decimal]]:
 
 
 def _terms(claim: str, capitalised: bool, skip_first: bool) -> list[str]:
+    """Names worth finding in the evidence; see :func:`lexical_support` for which words count."""
     terms = []
     for position, match in enumerate(_TERM_RE.finditer(claim)):
         word = match[0]

@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from evals.questions import DEV_SET, load_questions, standalone_answerable
 from evals.metrics import base_of, hit_at_k, recall_at_k, reciprocal_rank
 from index.embedders import embedder_name, load_embedder
 from index.ingest import ingest
@@ -39,12 +40,11 @@ def percentile(values: list[float], q: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", type=Path, default=ROOT / "evals" / "datasets" / "dev.jsonl")
+    parser.add_argument("--dataset", type=Path, default=DEV_SET)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "search.json")
     args = parser.parse_args()
 
-    questions = [json.loads(line) for line in args.dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
-    questions = [q for q in questions if q["expected_ids"] and not q.get("history")]
+    questions = standalone_answerable(load_questions(args.dataset))
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = IndexSettings(data_dir=Path(tmp), corpus=[BUNDLED_CORPUS])

@@ -18,14 +18,14 @@ from index.errors import UserError
 from index.ingest import ingest as run_ingest
 from index.ingest import require_index
 from index.search import search as run_search
-from index.settings import IndexSettings
+from assistant.settings import Settings
 from index.store import PaperStore, describe_location, open_client
 
 
 class _Context:
     def __init__(self, debug: bool):
         self.debug = debug
-        self.settings = IndexSettings()
+        self.settings = Settings()
 
     def store(self) -> PaperStore:
         return PaperStore(open_client(self.settings), self.settings.collection, embedder_name(self.settings))
@@ -118,6 +118,90 @@ def search(obj: _Context, query: str, k: int, as_json: bool) -> None:
         versions = ",".join("v" + v.rsplit("v", 1)[1] for v in hit.versions)
         click.echo(f"{rank}. {hit.score:.3f}  {hit.base_id} [{versions}]  {hit.title}\n"
                    f"      {hit.best_chunk.metadata.get('section')}: {snippet}")
+
+
+def _assistant(obj: _Context, backend: str | None):
+    from assistant.engine import Assistant
+
+    if backend:
+        obj.settings = obj.settings.model_copy(update={"backend": backend})
+    return Assistant(obj.settings, store=obj.store())
+
+
+def _stream_to_terminal(assistant, question: str, history: list[dict]):
+    """Print the answer as it streams, then the verified version when it differs."""
+    from assistant.answer import AnswerDone, TextDelta
+
+    streamed = ""
+    for event in assistant.stream(question, history):
+        if isinstance(event, TextDelta):
+            streamed += event.text
+            click.echo(event.text, nl=False)
+        elif isinstance(event, AnswerDone):
+            answer = event.answer
+    click.echo()
+    if answer.text.strip() != streamed.strip():
+        click.echo(f"\n{answer.text}")
+    for notice in answer.notices:
+        click.echo(f"note: {notice}", err=True)
+    if answer.sentences:
+        click.echo(f"\n[{answer.supported_sentences}/{len(answer.sentences)} sentences supported by their citations]")
+    for source in answer.sources:
+        click.echo(f"  {source.arxiv_id}  {source.title}  {source.url}")
+    return answer
+
+
+BACKENDS = click.Choice(["local", "openai", "ollama", "extractive"])
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
+@click.option("--history", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help='JSON list of {"role": "user"|"assistant", "content": ...} messages so far.')
+@click.option("--backend", type=BACKENDS, help="Override PAPERCHAT_BACKEND.")
+@click.pass_obj
+def ask(obj: _Context, question: str, as_json: bool, history: Path | None, backend: str | None) -> None:
+    """Answer QUESTION from the indexed papers, citing versioned arXiv IDs."""
+    messages = _read_history(history) if history else []
+    assistant = _assistant(obj, backend)
+    if as_json:
+        click.echo(json.dumps(assistant.ask(question, messages).as_json(), ensure_ascii=False))
+    else:
+        _stream_to_terminal(assistant, question, messages)
+
+
+@main.command()
+@click.option("--backend", type=BACKENDS, help="Override PAPERCHAT_BACKEND.")
+@click.pass_obj
+def chat(obj: _Context, backend: str | None) -> None:
+    """A conversation in the terminal; follow-up questions use the history. Ctrl-D ends it."""
+    assistant = _assistant(obj, backend)
+    history: list[dict] = []
+    while True:
+        try:
+            question = click.prompt("you", prompt_suffix="> ")
+        except (EOFError, click.Abort):
+            click.echo()
+            return
+        try:
+            answer = _stream_to_terminal(assistant, question, history)
+        except UserError as exc:
+            click.echo(f"paperchat: {exc}", err=True)
+            continue
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
+
+
+def _read_history(path: Path) -> list[dict]:
+    try:
+        messages = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not a JSON list of messages ({exc})") from None
+    if not isinstance(messages, list) or not all(
+            isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)
+            for m in messages):
+        raise UserError(f'{path}: expected a JSON list of {{"role": "user"|"assistant", "content": "..."}}')
+    return messages
 
 
 @main.command()

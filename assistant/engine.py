@@ -1,0 +1,228 @@
+"""The answer engine: question (+ chat so far) in, streamed cited answer out.
+
+    condense follow-up → retrieve (hybrid, versions grouped) → select evidence
+    → generate (LLM backend, or extractive) → normalise citations → check support
+
+:meth:`Assistant.stream` yields :class:`SourcesReady` as soon as retrieval is
+done, then :class:`TextDelta` pieces, then :class:`AnswerDone` with the
+verified answer. The CLI, the chat UI and the evals all use it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.llms import LLM, ChatMessage
+
+from assistant import prompts
+from assistant.answer import Answer, AnswerDone, SentenceVerdict, Source, SourcesReady, TextDelta
+from assistant.backends import backend_location, load_llm
+from assistant.citations import Citation, lexical_support, normalize_citations, sentence_citations, \
+    split_answer_sentences, strip_citations
+from assistant.evidence import select_evidence
+from assistant.retrieval import HybridRetriever, find_arxiv_ids
+from assistant.settings import Settings
+from index.corpus import detect_language
+from index.embedders import embedder_name, load_embedder
+from index.errors import UserError
+from index.ingest import require_index
+from index.store import PaperStore, open_client
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_FOLLOW_UP_RE = re.compile(
+    r"\b(it|its|they|their|them|this|that|these|those|the paper|the method|the model|the authors)\b"
+    r"|它|它们|其|这篇|该|这个|那篇|他们|上述|前面|刚才", re.IGNORECASE)
+EMBEDDING_SUPPORT = 0.86
+"""Cross-lingual e5 similarity at or above which a sentence without numbers or terms counts as supported."""
+
+
+class Assistant:
+    """Answers questions from the indexed evidence only, citing versioned arXiv IDs."""
+
+    def __init__(self, settings: Settings, store: PaperStore | None = None, embed_model: BaseEmbedding | None = None,
+                 llm: LLM | None = None):
+        self.settings = settings
+        self.store = store or PaperStore(open_client(settings), settings.collection, embedder_name(settings))
+        require_index(self.store)
+        self.embed_model = embed_model or load_embedder(settings)
+        self.retriever = HybridRetriever(self.store, self.embed_model, settings.retrieval)
+        self.llm = llm if llm is not None or settings.backend == "extractive" else load_llm(settings)
+        self.paper_count = len({c.metadata["base_id"] for c in self.retriever.chunks})
+
+    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+        """The whole answer at once (the last event of :meth:`stream`)."""
+        for event in self.stream(question, history):
+            if isinstance(event, AnswerDone):
+                return event.answer
+        raise AssertionError("stream ended without an answer")
+
+    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[SourcesReady | TextDelta | AnswerDone]:
+        started = time.perf_counter()
+        question, notices = self._clean(question)
+        language = detect_language(question)
+        standalone = condense(question, history or [])
+        retrieval = self.retriever.retrieve(standalone, k=self.settings.top_k)
+        timings = {"retrieval": _ms(started)}
+
+        def finish(text: str, abstained: bool, sources: list[Source], **extra) -> AnswerDone:
+            timings["total"] = _ms(started)
+            return AnswerDone(Answer(question, standalone, text, abstained, sources=sources, notices=notices,
+                                     timings_ms=timings, **extra))
+
+        if retrieval.missing_ids and not (set(find_arxiv_ids(standalone)) - set(retrieval.missing_ids)):
+            yield SourcesReady([])
+            text = prompts.NOT_IN_COLLECTION[language].format(ids=", ".join(retrieval.missing_ids))
+            yield TextDelta(text)
+            yield finish(text + " " + self._closest(retrieval.papers, language), True, [])
+            return
+        if (not retrieval.requested_ids and retrieval.dense_top < self.settings.min_dense_score
+                and retrieval.bm25_top < self.settings.min_bm25_score):
+            yield SourcesReady([])
+            text = prompts.OFF_TOPIC[language].format(count=self.paper_count)
+            yield TextDelta(text)
+            yield finish(text + " " + self._closest(retrieval.papers, language), True, [])
+            return
+
+        sources = select_evidence(retrieval, self.retriever, standalone, self.settings.evidence_tokens)
+        timings["evidence"] = _ms(started)
+        yield SourcesReady(sources)
+
+        raw = ""
+        for delta in self._generate(standalone, language, sources):
+            if "first_token" not in timings:
+                timings["first_token"] = _ms(started)
+            raw += delta
+            yield TextDelta(delta)
+
+        if prompts.NO_ANSWER in raw:
+            yield finish(self._abstention(sources, language), True, sources)
+            return
+        text, cited, rejected = normalize_citations(raw.strip(), [s.arxiv_id for s in sources])
+        verdicts = self.verify(text, sources)
+        timings["verification"] = _ms(started)
+        if not any(v.supported for v in verdicts):
+            yield finish(self._abstention(sources, language), True, sources, rejected_citations=rejected)
+            return
+        supported = {c: all(v.supported for v in verdicts if c in v.citations) for c in cited}
+        yield finish(mark_unsupported(text, verdicts), False, sources, rejected_citations=rejected, sentences=verdicts,
+                     citations=[Citation.of(c, supported=supported[c]) for c in cited])
+
+    def verify(self, text: str, sources: list[Source]) -> list[SentenceVerdict]:
+        """A support verdict for each sentence of ``text`` against the evidence it cites."""
+        by_id = {s.arxiv_id: s for s in sources}
+        verdicts = []
+        for sentence in split_answer_sentences(text):
+            cited = [c for c in sentence_citations(sentence) if c in by_id]
+            claim = strip_citations(sentence).strip()
+            if not cited:
+                if claim and not claim.endswith((":", "：")):
+                    verdicts.append(SentenceVerdict(sentence, [], False, "uncited"))
+                continue
+            evidence = [s for c in cited for s in by_id[c].sentences]
+            lexical = lexical_support(claim, " ".join(evidence))
+            if lexical.supported is not None:
+                verdicts.append(SentenceVerdict(sentence, cited, lexical.supported, "lexical"))
+            else:
+                supported = _similarity(self.embed_model, claim, evidence) >= EMBEDDING_SUPPORT
+                verdicts.append(SentenceVerdict(sentence, cited, supported, "embedding"))
+        return verdicts
+
+    def _generate(self, question: str, language: str, sources: list[Source]) -> Iterator[str]:
+        if self.llm is None:
+            yield extractive_answer(sources, language)
+            return
+        evidence = "\n\n".join(prompts.EVIDENCE_ITEM.format(arxiv_id=s.arxiv_id, title=s.title,
+                                                             sentences="\n".join(f"- {x}" for x in s.sentences))
+                               for s in sources)
+        messages = [ChatMessage(role="system", content=prompts.ANSWER_SYSTEM),
+                    ChatMessage(role="user", content=prompts.ANSWER_USER.format(
+                        evidence=evidence, question=question, language=prompts.LANGUAGE_NAMES[language]))]
+        try:
+            for chunk in self.llm.stream_chat(messages):
+                if chunk.delta:
+                    yield chunk.delta
+        except UserError:
+            raise
+        except Exception as exc:  # each client library raises its own connection errors
+            raise UserError(f"the {self.settings.backend} backend ({backend_location(self.settings)}) failed: "
+                            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+
+    def _clean(self, question: str) -> tuple[str, list[str]]:
+        question = _CONTROL_RE.sub("", question or "").strip()
+        if not question:
+            raise UserError(prompts.EMPTY_QUESTION)
+        notices = []
+        if len(question) > self.settings.max_question_chars:
+            question = question[: self.settings.max_question_chars]
+            notices.append(prompts.TRUNCATED.format(limit=self.settings.max_question_chars))
+        return question, notices
+
+    def _abstention(self, sources: list[Source], language: str) -> str:
+        return prompts.ABSTAIN[language] + " " + self._closest_sources(sources, language)
+
+    def _closest(self, papers, language: str) -> str:
+        return self._closest_sources([Source(p.newest, p.base_id, p.title, "", p.score, []) for p in papers[:3]],
+                                     language)
+
+    @staticmethod
+    def _closest_sources(sources: list[Source], language: str) -> str:
+        seen, names = set(), []
+        for s in sources:
+            if s.base_id not in seen and len(names) < 3:
+                seen.add(s.base_id)
+                names.append(f"{s.title} ({s.arxiv_id})")
+        return prompts.CLOSEST[language].format(papers="; ".join(names)) if names else ""
+
+
+def condense(question: str, history: list[dict]) -> str:
+    """A standalone question: a follow-up gets the previous question and the papers cited in the last answer.
+
+    Deterministic, so it costs no model time: a follow-up is a message that
+    refers back ("it", "这篇", ...) or is short, and only when there is history.
+    """
+    if not history:
+        return question
+    last_user = next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
+    last_answer = next((m["content"] for m in reversed(history) if m.get("role") == "assistant"), "")
+    if not (_FOLLOW_UP_RE.search(question) or len(question) < 25) or find_arxiv_ids(question):
+        return question
+    ids = list(dict.fromkeys(find_arxiv_ids(last_answer)))[:2]
+    context = "; ".join(part for part in (last_user, " ".join(ids)) if part)
+    return f"{question} ({context})" if context else question
+
+
+EXTRACTIVE_SCORE_RATIO = 0.8
+"""A paper joins the extractive answer only when it scored close to the best one."""
+
+
+def extractive_answer(sources: list[Source], language: str) -> str:
+    """No LLM: the best evidence sentence of the leading papers, each cited."""
+    lines = [prompts.EXTRACTIVE_INTRO[language]]
+    best = max((s.score for s in sources), default=0.0)
+    for source in sources[:3]:
+        if source.sentences and source.score >= EXTRACTIVE_SCORE_RATIO * best:
+            lines.append(f"- {source.sentences[0]} [arXiv:{source.arxiv_id}]")
+    return "\n".join(lines)
+
+
+def mark_unsupported(text: str, verdicts: list[SentenceVerdict]) -> str:
+    for verdict in verdicts:
+        if not verdict.supported and verdict.text in text:
+            text = text.replace(verdict.text, verdict.text + prompts.UNSUPPORTED_MARK, 1)
+    return text
+
+
+def _similarity(embed_model: BaseEmbedding, claim: str, evidence: list[str]) -> float:
+    if not claim or not evidence:
+        return 0.0
+    query = np.array(embed_model.get_query_embedding(claim))
+    passages = np.array(embed_model.get_text_embedding_batch(evidence))
+    return float((passages @ query).max())
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

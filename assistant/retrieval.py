@@ -1,0 +1,182 @@
+"""Hybrid retrieval: dense (Chroma) and BM25, fused by reciprocal rank, one result per paper.
+
+Dense search finds paraphrases and crosses languages (an English question, a
+Chinese summary); BM25 catches exact terms the small embedder blurs: model
+names, dataset names, numbers. Both rank *papers* (best chunk per base ID)
+and reciprocal rank fusion merges the two lists, so neither score scale has
+to be calibrated against the other.
+
+Questions that name an arXiv ID skip the search and go straight to that paper.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import bm25s
+import jieba
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from index.corpus import parse_arxiv_id
+from index.store import PaperStore, StoredChunk
+
+RRF_K = 10
+CANDIDATE_CHUNKS = 80
+_ID_IN_TEXT_RE = re.compile(r"(?<![\d.])(?:arxiv:\s*)?(\d{4}\.\d{4,5}(?:v\d+)?)(?![\d])", re.IGNORECASE)
+_TOKEN_RE = re.compile(r"[a-z0-9]+(?:[.\-+][a-z0-9]+)*%?|[\u3400-\u9fff]+")
+_STOPWORDS = set(
+    "a an the of for to in on and or with by from is are was were be been this that these those which what "
+    "how does do did it its as at about into using use used paper papers work works there any some than "
+    "的 了 在 和 与 是 及 或 对 中 等 并 其 该 这 那 有 哪 哪些 什么 如何 怎么 吗 呢 篇 论文 研究 一种 通过".split()
+)
+jieba.setLogLevel(60)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased English terms (model names, numbers kept whole) and jieba words for Chinese."""
+    tokens = []
+    for piece in _TOKEN_RE.findall(text.lower()):
+        if "\u3400" <= piece[0] <= "\u9fff":
+            tokens.extend(w for w in jieba.cut_for_search(piece) if w not in _STOPWORDS)
+        elif piece not in _STOPWORDS:
+            tokens.append(piece)
+    return tokens
+
+
+def find_arxiv_ids(text: str) -> list[str]:
+    """arXiv identifiers mentioned in a question, as written (with version if given)."""
+    return [m for m in _ID_IN_TEXT_RE.findall(text) if parse_arxiv_id(m)]
+
+
+@dataclass
+class PaperResult:
+    """One retrieved paper: all its matching chunks, across versions."""
+
+    base_id: str
+    score: float
+    chunks: list[StoredChunk] = field(default_factory=list)
+    """Matching chunks, best first (dense similarity, or BM25 order)."""
+    versions: list[str] = field(default_factory=list)
+    """Versioned IDs of the paper in the collection, oldest first."""
+
+    @property
+    def newest(self) -> str:
+        return self.versions[-1]
+
+    @property
+    def title(self) -> str:
+        return self.chunks[0].metadata["title"]
+
+
+@dataclass
+class Retrieval:
+    papers: list[PaperResult]
+    requested_ids: list[str] = field(default_factory=list)
+    """IDs named in the question."""
+    missing_ids: list[str] = field(default_factory=list)
+    """Named IDs that are not in the collection."""
+    dense_top: float = 0.0
+    """Best dense similarity of any chunk: a weak value means the collection is off-topic."""
+    bm25_top: float = 0.0
+
+
+class HybridRetriever:
+    """Dense + BM25 over one collection, fused per paper.
+
+    The BM25 index is built in memory from the collection's documents when the
+    retriever is created (the collection holds a few thousand chunks at most
+    on one machine).
+    """
+
+    def __init__(self, store: PaperStore, embed_model: BaseEmbedding, mode: str = "hybrid"):
+        self.store = store
+        self.embed_model = embed_model
+        self.mode = mode
+        self._last_query: tuple[str | None, list[float]] = (None, [])
+        got = store.collection.get(include=["documents", "metadatas"])
+        self.chunks = [StoredChunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        self._versions: dict[str, list[tuple[int, str]]] = {}
+        for chunk in self.chunks:
+            entry = (chunk.metadata["version"], chunk.metadata["arxiv_id"])
+            versions = self._versions.setdefault(chunk.metadata["base_id"], [])
+            if entry not in versions:
+                versions.append(entry)
+        for versions in self._versions.values():
+            versions.sort()
+        self._bm25 = bm25s.BM25()
+        self._bm25.index([tokenize(f"{c.metadata['title']} {c.text}") or ["<empty>"] for c in self.chunks],
+                         show_progress=False)
+
+    def versions_of(self, base_id: str) -> list[str]:
+        return [arxiv_id for _, arxiv_id in self._versions.get(base_id, [])]
+
+    def chunks_of(self, arxiv_id: str) -> list[StoredChunk]:
+        return sorted((c for c in self.chunks if c.metadata["arxiv_id"] == arxiv_id),
+                      key=lambda c: c.metadata["chunk_index"])
+
+    def retrieve(self, question: str, k: int = 5) -> Retrieval:
+        """The ``k`` best papers for ``question``; named arXiv IDs come first."""
+        requested = find_arxiv_ids(question)
+        missing = [i for i in requested if parse_arxiv_id(i)[1] not in self._versions]
+        named = [parse_arxiv_id(i)[1] for i in requested if i not in missing]
+
+        dense = self._dense(question) if self.mode in ("hybrid", "dense") else []
+        sparse = self._sparse(question) if self.mode in ("hybrid", "bm25") else []
+        fused: dict[str, float] = {}
+        chunk_rank: dict[str, float] = {}
+        by_paper: dict[str, dict[str, StoredChunk]] = {}
+        for ranked in (dense, sparse):
+            for rank, (base, chunks) in enumerate(_group(ranked), start=1):
+                fused[base] = fused.get(base, 0.0) + 1.0 / (RRF_K + rank)
+            for rank, chunk in enumerate(ranked, start=1):
+                chunk_rank[chunk.id] = chunk_rank.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank)
+                # Keep the dense copy: its score is a cosine similarity, comparable across questions.
+                by_paper.setdefault(chunk.metadata["base_id"], {}).setdefault(chunk.id, chunk)
+        order = sorted(fused, key=fused.get, reverse=True)
+        for base in reversed(named):
+            if base in order:
+                order.remove(base)
+            order.insert(0, base)
+            slot = by_paper.setdefault(base, {})
+            for arxiv_id in self.versions_of(base):
+                for chunk in self.chunks_of(arxiv_id):
+                    slot.setdefault(chunk.id, chunk)
+        papers = [
+            PaperResult(base, 1.0 if base in named else fused[base],
+                        sorted(by_paper[base].values(), key=lambda c: -chunk_rank.get(c.id, 0.0)),
+                        self.versions_of(base))
+            for base in order[:k]
+        ]
+        return Retrieval(papers, requested, missing,
+                         dense_top=dense[0].score if dense else 0.0, bm25_top=sparse[0].score if sparse else 0.0)
+
+    def ranked_chunks_of(self, arxiv_id: str, question: str) -> list[StoredChunk]:
+        """One version's chunks, nearest to the question first (for named papers and version questions)."""
+        return self.store.query(self._vector(question), n=CANDIDATE_CHUNKS, where={"arxiv_id": arxiv_id})
+
+    def _vector(self, question: str) -> list[float]:
+        # The evidence step asks again for the question just retrieved: embed it once.
+        if self._last_query[0] != question:
+            self._last_query = (question, self.embed_model.get_query_embedding(question))
+        return self._last_query[1]
+
+    def _dense(self, question: str) -> list[StoredChunk]:
+        return self.store.query(self._vector(question), n=CANDIDATE_CHUNKS)
+
+    def _sparse(self, question: str) -> list[StoredChunk]:
+        tokens = tokenize(question)
+        if not tokens:
+            return []
+        scores = self._bm25.get_scores(tokens)
+        best = scores.argsort()[::-1][:CANDIDATE_CHUNKS]
+        c = self.chunks
+        return [StoredChunk(c[i].id, c[i].text, c[i].metadata, float(scores[i])) for i in best if scores[i] > 0]
+
+
+def _group(ranked: list[StoredChunk]) -> list[tuple[str, list[StoredChunk]]]:
+    """Papers in order of their best chunk, each with its chunks from this list."""
+    groups: dict[str, list[StoredChunk]] = {}
+    for chunk in ranked:
+        groups.setdefault(chunk.metadata["base_id"], []).append(chunk)
+    return list(groups.items())

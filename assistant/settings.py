@@ -1,0 +1,50 @@
+"""The one settings object of paperchat: the index settings plus the answer engine's.
+
+Read once (``Settings()``, from ``PAPERCHAT_*`` environment variables) by the
+entry point and passed down. Index fields are documented in ``index/settings.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_cache_dir
+
+from index.settings import IndexSettings
+
+Backend = Literal["local", "openai", "ollama", "extractive"]
+
+
+class Settings(IndexSettings):
+    backend: Backend = "local"
+    """``local`` (bundled Qwen2.5-Coder-1.5B GGUF), ``openai`` (any OpenAI-compatible server),
+    ``ollama`` (Ollama's native API) or ``extractive`` (no LLM: cited evidence sentences)."""
+
+    top_k: int = 4
+    """Papers whose evidence is shown to the model."""
+
+    evidence_tokens: int = 260
+    """Budget for the evidence in the prompt: prompt tokens ÷ prefill rate is the wait for the first token."""
+
+    max_answer_tokens: int = 220
+    temperature: float = 0.0
+
+    model_cache_dir: Path = Path(user_cache_dir("paperchat"))
+    """Where the bundled GGUF is assembled from its part packages (1.1 GB, once)."""
+
+    openai_base_url: str = "http://127.0.0.1:8000/v1"
+    openai_model: str = "default"
+    openai_api_key: str = "not-needed"
+    ollama_url: str = "http://127.0.0.1:11434"
+    ollama_model: str = "qwen2.5:1.5b-instruct"
+    request_timeout: float = 60.0
+    connect_timeout: float = 2.0
+
+    retrieval: Literal["hybrid", "dense", "bm25"] = "hybrid"
+
+    min_dense_score: float = 0.785
+    min_bm25_score: float = 2.5
+    """Below both, the collection is taken not to cover the question (measured on the dev set)."""
+
+    max_question_chars: int = 2000
