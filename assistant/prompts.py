@@ -44,17 +44,7 @@ EXTRACTIVE_INTRO = {
     "en": "From the paper summaries (quoted as written):",
     "zh": "根据论文摘要：",
 }
-VERSIONS_DIFFER = {
-    "en": "The versions differ: {details}",
-    "zh": "各版本有差异：{details}",
-}
 EMPTY_QUESTION = "The question is empty: type a question about the papers."
 TRUNCATED = "Your question was longer than {limit} characters and was cut to that length."
 UNSUPPORTED_MARK = " ⚠"
 """Appended to an answer sentence whose citations do not support it."""
-
-CONDENSE_SYSTEM = (
-    "Rewrite the user's last message as one standalone question that needs no chat history. "
-    "Keep paper names and arXiv IDs. Reply with the question only."
-)
-CONDENSE_USER = "Chat so far:\n{history}\n\nLast message: {question}\nStandalone question:"
