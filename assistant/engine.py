@@ -27,10 +27,10 @@ from assistant.evidence import select_evidence
 from assistant.retrieval import HybridRetriever, find_arxiv_ids
 from assistant.settings import Settings
 from index.corpus import detect_language
-from index.embedders import embedder_name, load_embedder
+from index.embedders import load_embedder
 from index.errors import UserError
 from index.ingest import require_index
-from index.store import PaperStore, open_client
+from index.store import PaperStore, open_store
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FOLLOW_UP_RE = re.compile(
@@ -46,7 +46,7 @@ class Assistant:
     def __init__(self, settings: Settings, store: PaperStore | None = None, embed_model: BaseEmbedding | None = None,
                  llm: LLM | None = None):
         self.settings = settings
-        self.store = store or PaperStore(open_client(settings), settings.collection, embedder_name(settings))
+        self.store = store or open_store(settings)
         require_index(self.store)
         self.embed_model = embed_model or load_embedder(settings)
         self.retriever = HybridRetriever(self.store, self.embed_model, settings.retrieval)
@@ -77,14 +77,14 @@ class Assistant:
             yield SourcesReady([])
             text = prompts.NOT_IN_COLLECTION[language].format(ids=", ".join(retrieval.missing_ids))
             yield TextDelta(text)
-            yield finish(text + " " + self._closest(retrieval.papers, language), True, [])
+            yield finish(text + " " + _closest([(p.title, p.newest) for p in retrieval.papers], language), True, [])
             return
         if (not retrieval.requested_ids and retrieval.dense_top < self.settings.min_dense_score
                 and retrieval.bm25_top < self.settings.min_bm25_score):
             yield SourcesReady([])
             text = prompts.OFF_TOPIC[language].format(count=self.paper_count)
             yield TextDelta(text)
-            yield finish(text + " " + self._closest(retrieval.papers, language), True, [])
+            yield finish(text + " " + _closest([(p.title, p.newest) for p in retrieval.papers], language), True, [])
             return
 
         sources = select_evidence(retrieval, self.retriever, standalone, self.settings.evidence_tokens)
@@ -114,6 +114,7 @@ class Assistant:
     def verify(self, text: str, sources: list[Source]) -> list[SentenceVerdict]:
         """A support verdict for each sentence of ``text`` against the evidence it cites."""
         by_id = {s.arxiv_id: s for s in sources}
+        similarity = _SimilarityJudge(self.embed_model)
         verdicts = []
         for sentence in split_answer_sentences(text):
             cited = [c for c in sentence_citations(sentence) if c in by_id]
@@ -127,7 +128,7 @@ class Assistant:
             if lexical.supported is not None:
                 verdicts.append(SentenceVerdict(sentence, cited, lexical.supported, "lexical"))
             else:
-                supported = _similarity(self.embed_model, claim, evidence) >= EMBEDDING_SUPPORT
+                supported = similarity(claim, evidence) >= EMBEDDING_SUPPORT
                 verdicts.append(SentenceVerdict(sentence, cited, supported, "embedding"))
         return verdicts
 
@@ -161,21 +162,18 @@ class Assistant:
             notices.append(prompts.TRUNCATED.format(limit=self.settings.max_question_chars))
         return question, notices
 
-    def _abstention(self, sources: list[Source], language: str) -> str:
-        return prompts.ABSTAIN[language] + " " + self._closest_sources(sources, language)
-
-    def _closest(self, papers, language: str) -> str:
-        return self._closest_sources([Source(p.newest, p.base_id, p.title, "", p.score, []) for p in papers[:3]],
-                                     language)
-
     @staticmethod
-    def _closest_sources(sources: list[Source], language: str) -> str:
-        seen, names = set(), []
-        for s in sources:
-            if s.base_id not in seen and len(names) < 3:
-                seen.add(s.base_id)
-                names.append(f"{s.title} ({s.arxiv_id})")
-        return prompts.CLOSEST[language].format(papers="; ".join(names)) if names else ""
+    def _abstention(sources: list[Source], language: str) -> str:
+        newest = {}
+        for source in sources:  # one line per paper, even when several versions were shown
+            newest.setdefault(source.base_id, (source.title, source.arxiv_id))
+        return prompts.ABSTAIN[language] + " " + _closest(list(newest.values()), language)
+
+
+def _closest(papers: list[tuple[str, str]], language: str) -> str:
+    """The closest papers (title, versioned ID), at most three, for an abstention."""
+    names = [f"{title} ({arxiv_id})" for title, arxiv_id in papers[:3]]
+    return prompts.CLOSEST[language].format(papers="; ".join(names)) if names else ""
 
 
 def condense(question: str, history: list[dict]) -> str:
@@ -216,12 +214,21 @@ def mark_unsupported(text: str, verdicts: list[SentenceVerdict]) -> str:
     return text
 
 
-def _similarity(embed_model: BaseEmbedding, claim: str, evidence: list[str]) -> float:
-    if not claim or not evidence:
-        return 0.0
-    query = np.array(embed_model.get_query_embedding(claim))
-    passages = np.array(embed_model.get_text_embedding_batch(evidence))
-    return float((passages @ query).max())
+class _SimilarityJudge:
+    """Best e5 similarity of a claim to its evidence sentences; each evidence sentence is embedded once."""
+
+    def __init__(self, embed_model: BaseEmbedding):
+        self.embed_model = embed_model
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def __call__(self, claim: str, evidence: list[str]) -> float:
+        if not claim or not evidence:
+            return 0.0
+        new = [e for e in dict.fromkeys(evidence) if e not in self._vectors]
+        if new:
+            self._vectors.update(zip(new, np.array(self.embed_model.get_text_embedding_batch(new))))
+        query = np.array(self.embed_model.get_query_embedding(claim))
+        return float(max(self._vectors[e] @ query for e in evidence))
 
 
 def _ms(started: float) -> float:

@@ -19,6 +19,7 @@ import jieba
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from index.corpus import parse_arxiv_id
+from index.search import group_by_paper
 from index.store import PaperStore, StoredChunk
 
 RRF_K = 10
@@ -96,12 +97,12 @@ class HybridRetriever:
         self._last_query: tuple[str | None, list[float]] = (None, [])
         got = store.collection.get(include=["documents", "metadatas"])
         self.chunks = [StoredChunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        self._by_version: dict[str, list[StoredChunk]] = {}
+        for chunk in sorted(self.chunks, key=lambda c: c.metadata["chunk_index"]):
+            self._by_version.setdefault(chunk.metadata["arxiv_id"], []).append(chunk)
         self._versions: dict[str, list[tuple[int, str]]] = {}
-        for chunk in self.chunks:
-            entry = (chunk.metadata["version"], chunk.metadata["arxiv_id"])
-            versions = self._versions.setdefault(chunk.metadata["base_id"], [])
-            if entry not in versions:
-                versions.append(entry)
+        for arxiv_id, chunks in self._by_version.items():
+            self._versions.setdefault(chunks[0].metadata["base_id"], []).append((chunks[0].metadata["version"], arxiv_id))
         for versions in self._versions.values():
             versions.sort()
         self._bm25 = bm25s.BM25()
@@ -112,8 +113,8 @@ class HybridRetriever:
         return [arxiv_id for _, arxiv_id in self._versions.get(base_id, [])]
 
     def chunks_of(self, arxiv_id: str) -> list[StoredChunk]:
-        return sorted((c for c in self.chunks if c.metadata["arxiv_id"] == arxiv_id),
-                      key=lambda c: c.metadata["chunk_index"])
+        """One version's chunks in reading order."""
+        return self._by_version.get(arxiv_id, [])
 
     def retrieve(self, question: str, k: int = 5) -> Retrieval:
         """The ``k`` best papers for ``question``; named arXiv IDs come first."""
@@ -127,8 +128,8 @@ class HybridRetriever:
         chunk_rank: dict[str, float] = {}
         by_paper: dict[str, dict[str, StoredChunk]] = {}
         for ranked in (dense, sparse):
-            for rank, (base, chunks) in enumerate(_group(ranked), start=1):
-                fused[base] = fused.get(base, 0.0) + 1.0 / (RRF_K + rank)
+            for rank, hit in enumerate(group_by_paper(ranked), start=1):
+                fused[hit.base_id] = fused.get(hit.base_id, 0.0) + 1.0 / (RRF_K + rank)
             for rank, chunk in enumerate(ranked, start=1):
                 chunk_rank[chunk.id] = chunk_rank.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank)
                 # Keep the dense copy: its score is a cosine similarity, comparable across questions.
@@ -156,10 +157,14 @@ class HybridRetriever:
         return self.store.query(self._vector(question), n=CANDIDATE_CHUNKS, where={"arxiv_id": arxiv_id})
 
     def _vector(self, question: str) -> list[float]:
-        # The evidence step asks again for the question just retrieved: embed it once.
-        if self._last_query[0] != question:
-            self._last_query = (question, self.embed_model.get_query_embedding(question))
-        return self._last_query[1]
+        # The evidence step asks again for the question just retrieved: embed it once. One read of the
+        # tuple, so a concurrent question cannot hand back another question's vector.
+        cached_question, cached_vector = self._last_query
+        if cached_question == question:
+            return cached_vector
+        vector = self.embed_model.get_query_embedding(question)
+        self._last_query = (question, vector)
+        return vector
 
     def _dense(self, question: str) -> list[StoredChunk]:
         return self.store.query(self._vector(question), n=CANDIDATE_CHUNKS)
@@ -173,10 +178,3 @@ class HybridRetriever:
         c = self.chunks
         return [StoredChunk(c[i].id, c[i].text, c[i].metadata, float(scores[i])) for i in best if scores[i] > 0]
 
-
-def _group(ranked: list[StoredChunk]) -> list[tuple[str, list[StoredChunk]]]:
-    """Papers in order of their best chunk, each with its chunks from this list."""
-    groups: dict[str, list[StoredChunk]] = {}
-    for chunk in ranked:
-        groups.setdefault(chunk.metadata["base_id"], []).append(chunk)
-    return list(groups.items())

@@ -20,9 +20,9 @@ from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from evals.questions import DEV_SET, load_questions, standalone_answerable
 from evals.metrics import base_of, hit_at_k, recall_at_k, reciprocal_rank
-from index.embedders import embedder_name, load_embedder
+from index.embedders import load_embedder
 from index.ingest import require_index
-from index.store import PaperStore, open_client
+from index.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +35,7 @@ def main() -> None:
     questions = standalone_answerable(load_questions(args.dataset))
 
     settings = Settings()
-    store = PaperStore(open_client(settings), settings.collection, embedder_name(settings))
+    store = open_store(settings)
     require_index(store)
     model = load_embedder(settings)
     modes = {}

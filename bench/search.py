@@ -24,11 +24,11 @@ from pathlib import Path
 
 from evals.questions import DEV_SET, load_questions, standalone_answerable
 from evals.metrics import base_of, hit_at_k, recall_at_k, reciprocal_rank
-from index.embedders import embedder_name, load_embedder
+from index.embedders import load_embedder
 from index.ingest import ingest
 from index.search import search
 from index.settings import BUNDLED_CORPUS, IndexSettings
-from index.store import PaperStore, open_client
+from index.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,7 +48,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = IndexSettings(data_dir=Path(tmp), corpus=[BUNDLED_CORPUS])
-        store = PaperStore(open_client(settings), settings.collection, embedder_name(settings))
+        store = open_store(settings)
         model = load_embedder(settings)
         first = ingest([BUNDLED_CORPUS], store, lambda: model)
         again = ingest([BUNDLED_CORPUS], store, lambda: model)

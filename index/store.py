@@ -20,6 +20,7 @@ from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
 from index.chunking import Chunk
+from index.embedders import embedder_name
 from index.errors import EmbedderMismatch, UserError
 from index.settings import IndexSettings
 
@@ -54,6 +55,11 @@ def open_client(settings: IndexSettings) -> ClientAPI:
 
 def describe_location(settings: IndexSettings) -> str:
     return f"Chroma server {settings.chroma_url}" if settings.chroma_url else f"embedded Chroma at {settings.chroma_path}"
+
+
+def open_store(settings: IndexSettings) -> PaperStore:
+    """The configured collection, tied to the configured embedder."""
+    return PaperStore(open_client(settings), settings.collection, embedder_name(settings))
 
 
 class PaperStore:

@@ -17,16 +17,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from index.embedders import embedder_name, load_embedder  # noqa: E402
+from index.embedders import load_embedder  # noqa: E402
 from index.ingest import ingest  # noqa: E402
 from index.settings import BUNDLED_CORPUS, IndexSettings  # noqa: E402
-from index.store import PaperStore, open_client  # noqa: E402
+from index.store import open_store  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
-
-def make_store(settings: IndexSettings) -> PaperStore:
-    return PaperStore(open_client(settings), settings.collection, embedder_name(settings))
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +36,7 @@ def e5():
 def bundled_index(tmp_path_factory, e5):
     """The bundled collection ingested into embedded Chroma; returns its settings."""
     settings = IndexSettings(data_dir=tmp_path_factory.mktemp("bundled"), corpus=[BUNDLED_CORPUS])
-    report = ingest([BUNDLED_CORPUS], make_store(settings), lambda: e5)
+    report = ingest([BUNDLED_CORPUS], open_store(settings), lambda: e5)
     assert not report.rejected
     return settings
 

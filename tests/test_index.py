@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, make_store, run_cli
+from conftest import BIN, run_cli
+from index.store import open_store
 from index.chunking import chunk_paper
 from index.corpus import read_corpus
 from index.errors import EmbedderMismatch
@@ -37,7 +38,7 @@ def stored_ids(store) -> set[str]:
 
 
 def test_bundled_index_has_every_chunk_once(bundled_index, e5):
-    store = make_store(bundled_index)
+    store = open_store(bundled_index)
     assert stored_ids(store) == expected_ids(BUNDLED)
     assert store.count() == len(expected_ids(BUNDLED))
     metas = store.metadatas()
@@ -50,19 +51,19 @@ def test_unchanged_reingest_embeds_nothing(bundled_index):
     def no_model():
         raise AssertionError("an unchanged corpus must not load the embedder")
 
-    report = ingest([BUNDLED_CORPUS], make_store(bundled_index), no_model)
+    report = ingest([BUNDLED_CORPUS], open_store(bundled_index), no_model)
     assert (report.unchanged, report.new, report.updated, report.embedded_chunks) == (70, 0, 0, 0)
     assert "70 unchanged" in report.summary()
 
 
 def test_search_ranks_the_right_paper_first_in_english_and_chinese(bundled_index, e5):
-    store = make_store(bundled_index)
+    store = open_store(bundled_index)
     assert search(store, e5, "LLM reward model for ASR domain adaptation")[0].base_id == "2506.11091"
     assert search(store, e5, "儿童朗读错误检测")[0].base_id == "2506.11079"
 
 
 def test_search_groups_versions_into_one_result(bundled_index, e5):
-    hits = search(make_store(bundled_index), e5, "CASPER 多语种语音数据集 小时", k=10)
+    hits = search(open_store(bundled_index), e5, "CASPER 多语种语音数据集 小时", k=10)
     bases = [h.base_id for h in hits]
     assert len(bases) == len(set(bases))
     casper = next(h for h in hits if h.base_id == "2506.00267")
@@ -72,7 +73,7 @@ def test_search_groups_versions_into_one_result(bundled_index, e5):
 def test_changed_summary_reembeds_only_that_paper_and_drops_stale_chunks(tmp_path, e5):
     papers = BUNDLED[:6]
     settings = IndexSettings(data_dir=tmp_path / "data")
-    store = make_store(settings)
+    store = open_store(settings)
     ingest([write_jsonl(tmp_path / "a.jsonl", papers)], store, lambda: e5)
 
     target = papers[2]
@@ -93,7 +94,7 @@ def test_changed_summary_reembeds_only_that_paper_and_drops_stale_chunks(tmp_pat
 
 def test_bad_rows_are_reported_and_nothing_good_is_lost(tmp_path, e5):
     settings = IndexSettings(data_dir=tmp_path / "data")
-    store = make_store(settings)
+    store = open_store(settings)
     ingest([write_jsonl(tmp_path / "a.jsonl", BUNDLED[:3])], store, lambda: e5)
     before = stored_ids(store)
 
@@ -115,7 +116,7 @@ def test_bad_rows_are_reported_and_nothing_good_is_lost(tmp_path, e5):
 
 
 def test_rebuild_starts_over(tmp_path, e5):
-    store = make_store(IndexSettings(data_dir=tmp_path / "data"))
+    store = open_store(IndexSettings(data_dir=tmp_path / "data"))
     ingest([write_jsonl(tmp_path / "a.jsonl", BUNDLED[:4])], store, lambda: e5)
     report = ingest([write_jsonl(tmp_path / "b.jsonl", BUNDLED[4:6])], store, lambda: e5, rebuild=True)
     assert report.new == 2
@@ -135,12 +136,12 @@ def test_ingest_killed_half_way_then_rerun_ends_with_exact_chunks(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     settings = IndexSettings(data_dir=tmp_path / "data")
-    partial = make_store(settings).count()
+    partial = open_store(settings).count()
     assert 0 < partial < len(expected_ids(BUNDLED))
 
     result = subprocess.run([str(BIN / "paperchat"), "ingest"], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    store = make_store(settings)
+    store = open_store(settings)
     assert stored_ids(store) == expected_ids(BUNDLED)
     assert store.count() == len(expected_ids(BUNDLED))
 
@@ -165,7 +166,7 @@ def test_sentence_transformers_backend_with_bundled_minilm(tmp_path):
     corpus.write_text("".join(json.dumps(p) + "\n" for p in ENGLISH_PAPERS), encoding="utf-8")
     settings = IndexSettings(data_dir=tmp_path / "data", embedder="sentence-transformers")
     model = load_embedder(settings)
-    store = make_store(settings)
+    store = open_store(settings)
     report = ingest([corpus], store, lambda: model)
     assert report.new == 3 and store.embedder.startswith("sentence-transformers:")
     assert search(store, model, "translating spoken phrases with a dictionary of phrase pairs")[0].base_id == "2506.09175"
@@ -174,8 +175,8 @@ def test_sentence_transformers_backend_with_bundled_minilm(tmp_path):
 
 def test_querying_with_another_embedder_is_a_clear_error(tmp_path, e5):
     settings = IndexSettings(data_dir=tmp_path / "data")
-    ingest([write_jsonl(tmp_path / "a.jsonl", BUNDLED[:2])], make_store(settings), lambda: e5)
-    other = make_store(IndexSettings(data_dir=tmp_path / "data", embedder="sentence-transformers"))
+    ingest([write_jsonl(tmp_path / "a.jsonl", BUNDLED[:2])], open_store(settings), lambda: e5)
+    other = open_store(IndexSettings(data_dir=tmp_path / "data", embedder="sentence-transformers"))
     with pytest.raises(EmbedderMismatch, match="--rebuild"):
         other.count()
 
@@ -189,14 +190,14 @@ def test_querying_with_another_embedder_is_a_clear_error(tmp_path, e5):
 @pytest.mark.server
 def test_chroma_server_mode_ingest_search_and_reingest(chroma_server, tmp_path, e5):
     settings = IndexSettings(data_dir=tmp_path / "unused", chroma_url=chroma_server, collection="server_test")
-    store = make_store(settings)
+    store = open_store(settings)
     papers = [p for p in BUNDLED if p.base_id in {"2506.11079", "2506.11091", "2506.23325", "2506.00267"}]
     first = ingest([write_jsonl(tmp_path / "a.jsonl", papers)], store, lambda: e5)
     assert first.new == len(papers) == 6
     assert not (tmp_path / "unused").exists(), "server mode must not create an embedded database"
     assert stored_ids(store) == expected_ids(papers)
     assert search(store, e5, "儿童朗读错误检测")[0].base_id == "2506.11079"
-    again = ingest([write_jsonl(tmp_path / "a.jsonl", papers)], make_store(settings), lambda: e5)
+    again = ingest([write_jsonl(tmp_path / "a.jsonl", papers)], open_store(settings), lambda: e5)
     assert again.unchanged == 6 and again.embedded_chunks == 0
 
     env = {**os.environ, "PAPERCHAT_CHROMA_URL": chroma_server, "PAPERCHAT_COLLECTION": "server_test"}

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import click
 
-from index.embedders import embedder_name, load_embedder
+from index.embedders import load_embedder
 from index.errors import UserError
 from index.ingest import ingest as run_ingest
 from index.ingest import require_index
 from index.search import search as run_search
 from assistant.settings import Settings
-from index.store import PaperStore, describe_location, open_client
+from index.store import PaperStore, describe_location, open_store
 
 
 class _Context:
@@ -28,7 +28,7 @@ class _Context:
         self.settings = Settings()
 
     def store(self) -> PaperStore:
-        return PaperStore(open_client(self.settings), self.settings.collection, embedder_name(self.settings))
+        return open_store(self.settings)
 
 
 class _Group(click.Group):
@@ -209,7 +209,7 @@ def _read_history(path: Path) -> list[dict]:
 def stats(obj: _Context) -> None:
     """What is indexed, by which embedder, and where."""
     settings = obj.settings
-    store = PaperStore(open_client(settings), settings.collection, embedder_name(settings))
+    store = obj.store()
     click.echo(f"location:   {describe_location(settings)}")
     click.echo(f"collection: {settings.collection}")
     built_with = store.built_with()
