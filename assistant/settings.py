@@ -48,3 +48,25 @@ class Settings(IndexSettings):
     """Below both, the collection is taken not to cover the question (measured on the dev set)."""
 
     max_question_chars: int = 2000
+
+    judge: Literal["cheap", "llm"] = "cheap"
+    """Support check of answer sentences: ``cheap`` (numbers and terms, then e5 similarity) or ``llm``
+    (cheap first, then the local model as a yes/no judge for sentences the cheap checks cannot decide)."""
+
+    reranker_model: str | None = None
+    """Path or name of a sentence-transformers ``CrossEncoder`` to rerank retrieved papers (none is bundled)."""
+
+    llm_threads: int | None = None
+    """llama.cpp threads for the local model (default: all cores)."""
+
+    # The chat UI (`paperchat serve`).
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str | None = None
+    """``user:password`` required to open the chat; unset means no login."""
+    queue_size: int = 16
+    """Questions waiting for the model beyond which new ones are turned away with a message."""
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.data_dir / "feedback.jsonl"
