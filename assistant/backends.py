@@ -28,8 +28,9 @@ def load_llm(settings: Settings) -> LLM | None:
     if settings.backend == "local":
         from assistant.local_llm import LocalLlamaLLM, bundled_model_path
 
+        threads = {"n_threads": settings.llm_threads} if settings.llm_threads else {}
         return LocalLlamaLLM(bundled_model_path(settings.model_cache_dir), max_tokens=settings.max_answer_tokens,
-                             temperature=settings.temperature)
+                             temperature=settings.temperature, **threads)
     if settings.backend == "openai":
         import httpx
         from llama_index.llms.openai_like import OpenAILike

@@ -14,18 +14,18 @@ import re
 import time
 from collections.abc import Iterator
 
-import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.llms import LLM, ChatMessage
 
 from assistant import prompts
 from assistant.answer import Answer, AnswerDone, SentenceVerdict, Source, SourcesReady, TextDelta
 from assistant.backends import backend_location, load_llm
-from assistant.citations import Citation, lexical_support, normalize_citations, sentence_citations, \
-    split_answer_sentences, strip_citations
+from assistant.citations import Citation, normalize_citations, sentence_citations, split_answer_sentences, \
+    strip_citations
 from assistant.evidence import select_evidence
 from assistant.retrieval import HybridRetriever, find_arxiv_ids
 from assistant.settings import Settings
+from assistant.support import CascadeJudge, EmbeddingJudge, LexicalJudge, LLMJudge
 from index.corpus import detect_language
 from index.embedders import load_embedder
 from index.errors import UserError
@@ -36,8 +36,6 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FOLLOW_UP_RE = re.compile(
     r"\b(it|its|they|their|them|this|that|these|those|the paper|the method|the model|the authors)\b"
     r"|它|它们|其|这篇|该|这个|那篇|他们|上述|前面|刚才", re.IGNORECASE)
-EMBEDDING_SUPPORT = 0.86
-"""Cross-lingual e5 similarity at or above which a sentence without numbers or terms counts as supported."""
 
 
 class Assistant:
@@ -49,22 +47,33 @@ class Assistant:
         self.store = store or open_store(settings)
         require_index(self.store)
         self.embed_model = embed_model or load_embedder(settings)
-        self.retriever = HybridRetriever(self.store, self.embed_model, settings.retrieval)
+        self.retriever = HybridRetriever(self.store, self.embed_model, settings.retrieval, settings.reranker_model)
         self.llm = llm if llm is not None or settings.backend == "extractive" else load_llm(settings)
         self.paper_count = len({c.metadata["base_id"] for c in self.retriever.chunks})
 
-    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+    def ask(self, question: str, history: list[dict] | None = None, language: str | None = None) -> Answer:
         """The whole answer at once (the last event of :meth:`stream`)."""
-        for event in self.stream(question, history):
+        for event in self.stream(question, history, language):
             if isinstance(event, AnswerDone):
                 return event.answer
         raise AssertionError("stream ended without an answer")
 
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[SourcesReady | TextDelta | AnswerDone]:
+    def stream(self, question: str, history: list[dict] | None = None,
+               language: str | None = None) -> Iterator[SourcesReady | TextDelta | AnswerDone]:
+        """Answer ``question`` given the chat so far.
+
+        Args:
+            question: the user's message.
+            history: earlier ``{"role", "content"}`` messages; a follow-up is rewritten with them.
+            language: ``"en"`` or ``"zh"`` for the answer; None follows the question's language.
+
+        Yields:
+            SourcesReady once retrieval is done, TextDelta pieces, then AnswerDone.
+        """
         started = time.perf_counter()
         question, notices = self._clean(question)
-        language = detect_language(question)
-        standalone = condense(question, history or [])
+        language = language or detect_language(question)
+        standalone = self.condense(question, history or [])
         retrieval = self.retriever.retrieve(standalone, k=self.settings.top_k)
         timings = {"retrieval": _ms(started)}
 
@@ -114,7 +123,10 @@ class Assistant:
     def verify(self, text: str, sources: list[Source]) -> list[SentenceVerdict]:
         """A support verdict for each sentence of ``text`` against the evidence it cites."""
         by_id = {s.arxiv_id: s for s in sources}
-        similarity = _SimilarityJudge(self.embed_model)
+        judges = [LexicalJudge()]
+        if self.settings.judge == "llm" and hasattr(self.llm, "yes_probability"):
+            judges.append(LLMJudge(self.llm))
+        judge = CascadeJudge(judges + [EmbeddingJudge(self.embed_model)])
         verdicts = []
         for sentence in split_answer_sentences(text):
             cited = [c for c in sentence_citations(sentence) if c in by_id]
@@ -123,14 +135,34 @@ class Assistant:
                 if claim and not claim.endswith((":", "：")):
                     verdicts.append(SentenceVerdict(sentence, [], False, "uncited"))
                 continue
-            evidence = [s for c in cited for s in by_id[c].sentences]
-            lexical = lexical_support(claim, " ".join(evidence))
-            if lexical.supported is not None:
-                verdicts.append(SentenceVerdict(sentence, cited, lexical.supported, "lexical"))
-            else:
-                supported = similarity(claim, evidence) >= EMBEDDING_SUPPORT
-                verdicts.append(SentenceVerdict(sentence, cited, supported, "embedding"))
+            supported, method = judge.decide(claim, [s for c in cited for s in by_id[c].sentences])
+            verdicts.append(SentenceVerdict(sentence, cited, bool(supported), method))
         return verdicts
+
+    def condense(self, question: str, history: list[dict]) -> str:
+        """A standalone question: the model rewrites a follow-up with the history; without a model, a rule does.
+
+        Only messages that look like follow-ups (they refer back, or are short) are rewritten.
+        """
+        if not history or not is_follow_up(question):
+            return question
+        fallback = condense(question, history)
+        if self.llm is None:
+            return fallback
+        transcript = "\n".join(f"{m['role']}: {prompts.sanitize(m['content'])[:600]}" for m in history[-4:])
+        messages = [ChatMessage(role="system", content=prompts.CONDENSE_SYSTEM),
+                    ChatMessage(role="user", content=prompts.CONDENSE_USER.format(
+                        history=transcript, question=prompts.sanitize(question)))]
+        try:
+            rewritten = self.llm.chat(messages, max_tokens=80).message.content or ""
+        except Exception:  # the answer step reports an unreachable backend; here the rule will do
+            return fallback
+        rewritten = " ".join(rewritten.strip().strip('"').split())
+        if not rewritten or len(rewritten) > 400 or prompts.NO_ANSWER in rewritten:
+            return fallback
+        # Keep the papers the conversation was about, so retrieval goes straight to them.
+        ids = [i for i in find_arxiv_ids(fallback) if i not in rewritten]
+        return f"{rewritten} ({' '.join(ids)})" if ids else rewritten
 
     def _generate(self, question: str, language: str, sources: list[Source]) -> Iterator[str]:
         if self.llm is None:
@@ -141,7 +173,8 @@ class Assistant:
                                for s in sources)
         messages = [ChatMessage(role="system", content=prompts.ANSWER_SYSTEM),
                     ChatMessage(role="user", content=prompts.ANSWER_USER.format(
-                        evidence=evidence, question=question, language=prompts.LANGUAGE_NAMES[language]))]
+                        evidence=prompts.sanitize(evidence), question=prompts.sanitize(question),
+                        language=prompts.LANGUAGE_NAMES[language]))]
         try:
             for chunk in self.llm.stream_chat(messages):
                 if chunk.delta:
@@ -176,18 +209,20 @@ def _closest(papers: list[tuple[str, str]], language: str) -> str:
     return prompts.CLOSEST[language].format(papers="; ".join(names)) if names else ""
 
 
-def condense(question: str, history: list[dict]) -> str:
-    """A standalone question: a follow-up gets the previous question and the papers cited in the last answer.
+def is_follow_up(question: str) -> bool:
+    """A message that refers back ("it", "这篇", ...) or is too short to stand alone, and names no paper ID."""
+    return bool(_FOLLOW_UP_RE.search(question) or len(question) < 25) and not find_arxiv_ids(question)
 
-    Deterministic, so it costs no model time: a follow-up is a message that
-    refers back ("it", "这篇", ...) or is short, and only when there is history.
+
+def condense(question: str, history: list[dict]) -> str:
+    """The rule-based rewrite: a follow-up gets the previous question and the papers cited in the last answer.
+
+    Deterministic and free: the fallback when no model is there to rewrite.
     """
-    if not history:
+    if not history or not is_follow_up(question):
         return question
     last_user = next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
     last_answer = next((m["content"] for m in reversed(history) if m.get("role") == "assistant"), "")
-    if not (_FOLLOW_UP_RE.search(question) or len(question) < 25) or find_arxiv_ids(question):
-        return question
     ids = list(dict.fromkeys(find_arxiv_ids(last_answer)))[:2]
     context = "; ".join(part for part in (last_user, " ".join(ids)) if part)
     return f"{question} ({context})" if context else question
@@ -212,23 +247,6 @@ def mark_unsupported(text: str, verdicts: list[SentenceVerdict]) -> str:
         if not verdict.supported and verdict.text in text:
             text = text.replace(verdict.text, verdict.text + prompts.UNSUPPORTED_MARK, 1)
     return text
-
-
-class _SimilarityJudge:
-    """Best e5 similarity of a claim to its evidence sentences; each evidence sentence is embedded once."""
-
-    def __init__(self, embed_model: BaseEmbedding):
-        self.embed_model = embed_model
-        self._vectors: dict[str, np.ndarray] = {}
-
-    def __call__(self, claim: str, evidence: list[str]) -> float:
-        if not claim or not evidence:
-            return 0.0
-        new = [e for e in dict.fromkeys(evidence) if e not in self._vectors]
-        if new:
-            self._vectors.update(zip(new, np.array(self.embed_model.get_text_embedding_batch(new))))
-        query = np.array(self.embed_model.get_query_embedding(claim))
-        return float(max(self._vectors[e] @ query for e in evidence))
 
 
 def _ms(started: float) -> float:

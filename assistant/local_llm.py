@@ -214,18 +214,18 @@ class _LoadedModel:
 
 # One Llama per model file and context size in the process: each holds the weights
 # (mmapped, so shared) plus its own KV cache of n_ctx tokens.
-_MODELS: dict[tuple[Path, int], _LoadedModel] = {}
+_MODELS: dict[tuple[Path, int, int], _LoadedModel] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def _load(model_path: Path, n_ctx: int) -> _LoadedModel:
-    key = (model_path.resolve(), n_ctx)
+def _load(model_path: Path, n_ctx: int, n_threads: int) -> _LoadedModel:
+    key = (model_path.resolve(), n_ctx, n_threads)
     with _MODELS_LOCK:
         if key not in _MODELS:
             if not model_path.is_file():
                 raise UserError(f"model file {model_path} does not exist")
             try:
-                llama = llama_cpp.Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=os.cpu_count(),
+                llama = llama_cpp.Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads,
                                         verbose=False)
             except ValueError as exc:
                 raise UserError(f"model file {model_path} could not be loaded: {exc}") from None
@@ -249,6 +249,8 @@ class LocalLlamaLLM(CustomLLM):
 
     model_path: Path = Field(description="Path of the GGUF model file.")
     context_window: int = Field(default=4096, gt=0, description="Tokens of prompt plus answer.")
+    n_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, gt=0,
+                           description="llama.cpp threads; all cores is fastest on an idle machine.")
     max_tokens: int = Field(default=512, gt=0, description="Most tokens generated per answer.")
     temperature: float = Field(default=0.0, ge=0.0, description="0 picks the likeliest token: reproducible answers.")
 
@@ -259,7 +261,7 @@ class LocalLlamaLLM(CustomLLM):
         kwargs.setdefault("messages_to_prompt", chatml_prompt)
         kwargs.setdefault("completion_to_prompt", _completion_to_chatml)
         super().__init__(model_path=Path(model_path), **kwargs)
-        self._model = _load(self.model_path, self.context_window)
+        self._model = _load(self.model_path, self.context_window, self.n_threads)
 
     @classmethod
     def class_name(cls) -> str:

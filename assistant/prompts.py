@@ -6,6 +6,16 @@ questions: only the evidence and the question are new tokens to prefill.
 
 from __future__ import annotations
 
+import re
+
+_CHAT_MARKER_RE = re.compile(r"<\|[a-z_]{2,20}\|>", re.IGNORECASE)
+
+
+def sanitize(text: str) -> str:
+    """Remove chat-template markers (``<|im_end|>``...) so data can never end a turn or start one."""
+    return _CHAT_MARKER_RE.sub("", text)
+
+
 NO_ANSWER = "NO_ANSWER"
 """What the model must reply when the evidence does not answer the question; code and tests share it."""
 
@@ -48,3 +58,12 @@ EMPTY_QUESTION = "The question is empty: type a question about the papers."
 TRUNCATED = "Your question was longer than {limit} characters and was cut to that length."
 UNSUPPORTED_MARK = " ⚠"
 """Appended to an answer sentence whose citations do not support it."""
+
+CONDENSE_SYSTEM = (
+    "Rewrite the user's last message as one standalone question that needs no chat history. "
+    "Keep paper names, method names and arXiv IDs. Keep the language of the last message. Reply with the question only."
+)
+CONDENSE_USER = "Chat so far:\n{history}\n\nLast message: {question}\nStandalone question:"
+
+JUDGE_SYSTEM = "You check claims against evidence. Answer only yes or no."
+JUDGE_USER = "Evidence:\n{evidence}\n\nClaim: {claim}\nDoes the evidence state the claim, with the same numbers and names? Answer yes or no."

