@@ -37,7 +37,8 @@ class SentenceVerdict:
     citations: list[str]
     supported: bool
     method: str
-    """Which check decided: ``lexical``, ``embedding`` or ``uncited``."""
+    """Which check decided: ``lexical``, ``llm``, ``embedding``; ``attributed`` when the model gave no
+    citation and the checks found the supporting source; ``uncited`` when none supports it."""
 
 
 @dataclass

@@ -114,10 +114,12 @@ class Assistant:
         verdicts = self.verify(text, sources)
         timings["verification"] = _ms(started)
         if not any(v.supported for v in verdicts):
-            yield finish(self._abstention(sources, language), True, sources, rejected_citations=rejected)
+            yield finish(self._abstention(sources, language), True, sources, rejected_citations=rejected,
+                         sentences=verdicts)
             return
+        cited = list(dict.fromkeys(cited + [c for v in verdicts for c in v.citations]))
         supported = {c: all(v.supported for v in verdicts if c in v.citations) for c in cited}
-        yield finish(mark_unsupported(text, verdicts), False, sources, rejected_citations=rejected, sentences=verdicts,
+        yield finish(annotate(text, verdicts), False, sources, rejected_citations=rejected, sentences=verdicts,
                      citations=[Citation.of(c, supported=supported[c]) for c in cited])
 
     def verify(self, text: str, sources: list[Source]) -> list[SentenceVerdict]:
@@ -128,16 +130,36 @@ class Assistant:
             judges.append(LLMJudge(self.llm))
         judge = CascadeJudge(judges + [EmbeddingJudge(self.embed_model)])
         verdicts = []
+        carried: list[str] = []
         for sentence in split_answer_sentences(text):
             cited = [c for c in sentence_citations(sentence) if c in by_id]
             claim = strip_citations(sentence).strip()
-            if not cited:
-                if claim and not claim.endswith((":", "：")):
-                    verdicts.append(SentenceVerdict(sentence, [], False, "uncited"))
+            if _is_filler(claim):
+                # "是的，有。[arXiv:…] OpusLM 提供了…": the citation belongs to the claim that follows.
+                carried += cited
                 continue
-            supported, method = judge.decide(claim, [s for c in cited for s in by_id[c].sentences])
+            cited, carried = list(dict.fromkeys(cited or carried)), []
+            if not cited:
+                if not claim.endswith((":", "：")):
+                    verdicts.append(self._attribute(sentence, claim, sources, judge))
+                continue
+            # The model saw each paper's title with its sentences: both are evidence.
+            evidence = [x for c in cited for x in (by_id[c].title, *by_id[c].sentences)]
+            supported, method = judge.decide(claim, evidence)
             verdicts.append(SentenceVerdict(sentence, cited, bool(supported), method))
         return verdicts
+
+    @staticmethod
+    def _attribute(sentence: str, claim: str, sources: list[Source], judge: CascadeJudge) -> SentenceVerdict:
+        """An uncited sentence gets the citation of the first source that supports it, or stays unsupported.
+
+        Small models often state a correct fact and forget the ID; the judge, not the model, decides.
+        """
+        for source in sources:
+            supported, _ = judge.decide(claim, [source.title, *source.sentences])
+            if supported:
+                return SentenceVerdict(sentence, [source.arxiv_id], True, "attributed")
+        return SentenceVerdict(sentence, [], False, "uncited")
 
     def condense(self, question: str, history: list[dict]) -> str:
         """A standalone question: the model rewrites a follow-up with the history; without a model, a rule does.
@@ -209,6 +231,11 @@ def _closest(papers: list[tuple[str, str]], language: str) -> str:
     return prompts.CLOSEST[language].format(papers="; ".join(names)) if names else ""
 
 
+def _is_filler(claim: str) -> bool:
+    """"Yes." / "是的，有。": no content of its own to check."""
+    return len(re.findall(r"[\u3400-\u9fffA-Za-z0-9]", claim)) <= 4
+
+
 def is_follow_up(question: str) -> bool:
     """A message that refers back ("it", "这篇", ...) or is too short to stand alone, and names no paper ID."""
     return bool(_FOLLOW_UP_RE.search(question) or len(question) < 25) and not find_arxiv_ids(question)
@@ -242,10 +269,15 @@ def extractive_answer(sources: list[Source], language: str) -> str:
     return "\n".join(lines)
 
 
-def mark_unsupported(text: str, verdicts: list[SentenceVerdict]) -> str:
+def annotate(text: str, verdicts: list[SentenceVerdict]) -> str:
+    """Mark unsupported sentences and add the citations found for uncited ones."""
     for verdict in verdicts:
-        if not verdict.supported and verdict.text in text:
+        if verdict.text not in text:
+            continue
+        if not verdict.supported:
             text = text.replace(verdict.text, verdict.text + prompts.UNSUPPORTED_MARK, 1)
+        elif verdict.method == "attributed":
+            text = text.replace(verdict.text, f"{verdict.text} [arXiv:{verdict.citations[0]}]", 1)
     return text
 
 

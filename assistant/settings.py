@@ -24,7 +24,7 @@ class Settings(IndexSettings):
     top_k: int = 4
     """Papers whose evidence is shown to the model."""
 
-    evidence_tokens: int = 260
+    evidence_tokens: int = 200
     """Budget for the evidence in the prompt: prompt tokens ÷ prefill rate is the wait for the first token."""
 
     max_answer_tokens: int = 220
