@@ -88,7 +88,9 @@ class Assistant:
             yield TextDelta(text)
             yield finish(text + " " + _closest([(p.title, p.newest) for p in retrieval.papers], language), True, [])
             return
-        if (not retrieval.requested_ids and retrieval.dense_top < self.settings.min_dense_score
+        min_dense = self.settings.min_dense_score_zh if detect_language(question) == "zh" else \
+            self.settings.min_dense_score_en
+        if (not retrieval.requested_ids and retrieval.dense_top < min_dense
                 and retrieval.bm25_top < self.settings.min_bm25_score):
             yield SourcesReady([])
             text = prompts.OFF_TOPIC[language].format(count=self.paper_count)

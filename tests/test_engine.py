@@ -80,9 +80,12 @@ def test_id_not_in_collection_is_said_plainly(extractive):
     assert answer.text.startswith("2301.00001 is not in the collection.")
 
 
-def test_off_topic_question_gets_the_scope_message(extractive):
+def test_off_topic_question_gets_the_scope_message_in_its_language(extractive):
     en = extractive.ask("What's a good recipe for sourdough bread?")
     assert en.abstained and en.citations == [] and "I can only answer questions about the 56" in en.text
+    zh = extractive.ask("2022年世界杯冠军是哪个国家？")
+    assert zh.abstained and zh.citations == [] and "我只能回答" in zh.text
+    assert not extractive.ask("儿童朗读错误检测").abstained
 
 
 def test_version_question_shows_each_version_and_their_disagreement(extractive):
@@ -219,3 +222,17 @@ def test_cross_encoder_reranker_reorders_the_fused_candidates(bundled_index, e5)
     pairs = [(question, f"{p.title}\n{p.chunks[0].text}") for p in plain.papers]
     expected = [p.base_id for _, p in sorted(zip(judge.predict(pairs), plain.papers), key=lambda t: -t[0])]
     assert [p.base_id for p in reranked.papers] == expected
+
+
+def test_uncited_sentence_gets_the_citation_of_the_evidence_that_supports_it(bundled_index, e5):
+    answer = scripted(bundled_index, e5, "提示机制把荷兰儿童朗读的词错误率从9.4%降至5.1%。").ask("儿童朗读错误检测的结果")
+    assert not answer.abstained
+    assert [(v.method, v.citations) for v in answer.sentences] == [("attributed", ["2506.11079v1"])]
+    assert answer.text.endswith("[arXiv:2506.11079v1]")
+    wrong = scripted(bundled_index, e5, "词错误率从9.4%降至1.0%。").ask("儿童朗读错误检测的结果")
+    assert wrong.abstained and wrong.sentences[0].method == "uncited"
+
+
+def test_citation_after_a_filler_sentence_belongs_to_the_next_claim(bundled_index, e5):
+    answer = scripted(bundled_index, e5, "是的。[arXiv:2506.11079v1] 词错误率从9.4%降至5.1%。").ask("儿童朗读错误检测的结果")
+    assert [(v.supported, v.citations) for v in answer.sentences] == [(True, ["2506.11079v1"])]
