@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install serve test bench clean
+.PHONY: install serve test eval-gate bench clean
 
 install: $(STAMP)
 
@@ -23,12 +23,29 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
 	touch $(STAMP)
 
+# The chat in the browser (and its API); `paperchat serve` builds the index first when it is missing.
 serve: install
-	$(BIN)/paperchat ingest --if-missing
-	$(BIN)/paperchat search --help
+	$(BIN)/paperchat serve
 
+# The browser tests drive Debian's chromium (never `playwright install`); CJK fonts make the
+# screenshots of Chinese text readable. Installed only when chromium is missing (CI runs as root).
 test: install
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium fonts-noto-cjk)
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory eval-gate
+
+# The grounding eval as a CI gate (evals/thresholds.toml): the development set with the
+# extractive backend, then the bundled model on the profile's fixed subset. The index is
+# built into a temporary data dir, so a fresh machine works; both runs happen even when the
+# first breaches, and reports stay in evals/runs/gate-*.
+eval-gate: install
+	@data=$$(mktemp -d) && trap 'rm -rf "$$data"' EXIT && export PAPERCHAT_DATA_DIR="$$data" && \
+	$(BIN)/paperchat ingest >/dev/null && status=0 && \
+	{ $(BIN)/paperchat eval --backend extractive --gate evals/thresholds.toml --out evals/runs/gate-extractive \
+	    --no-progress || status=1; } && \
+	{ $(BIN)/paperchat eval --backend local --gate evals/thresholds.toml --out evals/runs/gate-local \
+	    --no-progress || status=1; } && \
+	exit $$status
 
 bench: install
 	$(BIN)/python bench/search.py

@@ -47,6 +47,9 @@ class Answer:
     standalone_question: str
     text: str
     abstained: bool
+    abstention_reason: str | None = None
+    """``not_in_collection`` (a named ID), ``off_topic`` (retrieval found nothing close), ``no_answer``
+    (the model's sentinel) or ``unsupported`` (no sentence passed the support check); None when answered."""
     citations: list[Citation] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     sentences: list[SentenceVerdict] = field(default_factory=list)
@@ -66,6 +69,7 @@ class Answer:
             "standalone_question": self.standalone_question,
             "answer": self.text,
             "abstained": self.abstained,
+            "abstention_reason": self.abstention_reason,
             "citations": [{"arxiv_id": c.arxiv_id, "supported": c.supported} for c in self.citations],
             "sources": [s.as_dict() for s in self.sources],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},

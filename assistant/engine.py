@@ -51,21 +51,23 @@ class Assistant:
         self.llm = llm if llm is not None or settings.backend == "extractive" else load_llm(settings)
         self.paper_count = len({c.metadata["base_id"] for c in self.retriever.chunks})
 
-    def ask(self, question: str, history: list[dict] | None = None, language: str | None = None) -> Answer:
+    def ask(self, question: str, history: list[dict] | None = None, language: str | None = None,
+            top_k: int | None = None) -> Answer:
         """The whole answer at once (the last event of :meth:`stream`)."""
-        for event in self.stream(question, history, language):
+        for event in self.stream(question, history, language, top_k):
             if isinstance(event, AnswerDone):
                 return event.answer
         raise AssertionError("stream ended without an answer")
 
-    def stream(self, question: str, history: list[dict] | None = None,
-               language: str | None = None) -> Iterator[SourcesReady | TextDelta | AnswerDone]:
+    def stream(self, question: str, history: list[dict] | None = None, language: str | None = None,
+               top_k: int | None = None) -> Iterator[SourcesReady | TextDelta | AnswerDone]:
         """Answer ``question`` given the chat so far.
 
         Args:
             question: the user's message.
             history: earlier ``{"role", "content"}`` messages; a follow-up is rewritten with them.
             language: ``"en"`` or ``"zh"`` for the answer; None follows the question's language.
+            top_k: papers whose evidence is shown to the model (default: ``Settings.top_k``).
 
         Yields:
             SourcesReady once retrieval is done, TextDelta pieces, then AnswerDone.
@@ -74,28 +76,29 @@ class Assistant:
         question, notices = self._clean(question)
         language = language or detect_language(question)
         standalone = self.condense(question, history or [])
-        retrieval = self.retriever.retrieve(standalone, k=self.settings.top_k)
+        retrieval = self.retriever.retrieve(standalone, k=top_k or self.settings.top_k)
         timings = {"retrieval": _ms(started)}
 
-        def finish(text: str, abstained: bool, sources: list[Source], **extra) -> AnswerDone:
+        def finish(text: str, reason: str | None, sources: list[Source], **extra) -> AnswerDone:
             timings["total"] = _ms(started)
-            return AnswerDone(Answer(question, standalone, text, abstained, sources=sources, notices=notices,
-                                     timings_ms=timings, **extra))
+            return AnswerDone(Answer(question, standalone, text, reason is not None, abstention_reason=reason,
+                                     sources=sources, notices=notices, timings_ms=timings, **extra))
 
+        closest = _closest([(p.title, p.newest) for p in retrieval.papers], language)
         if retrieval.missing_ids and not (set(find_arxiv_ids(standalone)) - set(retrieval.missing_ids)):
             yield SourcesReady([])
             text = prompts.NOT_IN_COLLECTION[language].format(ids=", ".join(retrieval.missing_ids))
             yield TextDelta(text)
-            yield finish(text + " " + _closest([(p.title, p.newest) for p in retrieval.papers], language), True, [])
+            yield finish(f"{text} {closest}", "not_in_collection", [])
             return
         min_dense = self.settings.min_dense_score_zh if detect_language(question) == "zh" else \
             self.settings.min_dense_score_en
-        if (not retrieval.requested_ids and retrieval.dense_top < min_dense
+        if (not retrieval.requested_ids and not retrieval.known_acronyms and retrieval.dense_top < min_dense
                 and retrieval.bm25_top < self.settings.min_bm25_score):
             yield SourcesReady([])
             text = prompts.OFF_TOPIC[language].format(count=self.paper_count)
             yield TextDelta(text)
-            yield finish(text + " " + _closest([(p.title, p.newest) for p in retrieval.papers], language), True, [])
+            yield finish(f"{text} {closest}", "off_topic", [])
             return
 
         sources = select_evidence(retrieval, self.retriever, standalone, self.settings.evidence_tokens)
@@ -110,18 +113,18 @@ class Assistant:
             yield TextDelta(delta)
 
         if prompts.NO_ANSWER in raw:
-            yield finish(self._abstention(sources, language), True, sources)
+            yield finish(self._abstention(sources, language), "no_answer", sources)
             return
         text, cited, rejected = normalize_citations(raw.strip(), [s.arxiv_id for s in sources])
         verdicts = self.verify(text, sources)
         timings["verification"] = _ms(started)
         if not any(v.supported for v in verdicts):
-            yield finish(self._abstention(sources, language), True, sources, rejected_citations=rejected,
+            yield finish(self._abstention(sources, language), "unsupported", sources, rejected_citations=rejected,
                          sentences=verdicts)
             return
         cited = list(dict.fromkeys(cited + [c for v in verdicts for c in v.citations]))
         supported = {c: all(v.supported for v in verdicts if c in v.citations) for c in cited}
-        yield finish(annotate(text, verdicts), False, sources, rejected_citations=rejected, sentences=verdicts,
+        yield finish(annotate(text, verdicts), None, sources, rejected_citations=rejected, sentences=verdicts,
                      citations=[Citation.of(c, supported=supported[c]) for c in cited])
 
     def verify(self, text: str, sources: list[Source]) -> list[SentenceVerdict]:
@@ -262,12 +265,12 @@ EXTRACTIVE_SCORE_RATIO = 0.8
 
 
 def extractive_answer(sources: list[Source], language: str) -> str:
-    """No LLM: the best evidence sentence of the leading papers, each cited."""
+    """No LLM: the title and best evidence sentence of the leading papers, each cited."""
     lines = [prompts.EXTRACTIVE_INTRO[language]]
     best = max((s.score for s in sources), default=0.0)
     for source in sources[:3]:
         if source.sentences and source.score >= EXTRACTIVE_SCORE_RATIO * best:
-            lines.append(f"- {source.sentences[0]} [arXiv:{source.arxiv_id}]")
+            lines.append(f"- {source.title}: {source.sentences[0]} [arXiv:{source.arxiv_id}]")
     return "\n".join(lines)
 
 

@@ -29,6 +29,7 @@ RRF_K = 10
 CANDIDATE_CHUNKS = 80
 RERANK_CANDIDATES = 12
 _ID_IN_TEXT_RE = re.compile(r"(?<![\d.])(?:arxiv:\s*)?(\d{4}\.\d{4,5}(?:v\d+)?)(?![\d])", re.IGNORECASE)
+_ACRONYM_RE = re.compile(r"\b[A-Z][A-Z0-9]{1,9}\b")
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:[.\-+][a-z0-9]+)*%?|[\u3400-\u9fff]+")
 _STOPWORDS = set(
     "a an the of for to in on and or with by from is are was were be been this that these those which what "
@@ -84,6 +85,8 @@ class Retrieval:
     dense_top: float = 0.0
     """Best dense similarity of any chunk: a weak value means the collection is off-topic."""
     bm25_top: float = 0.0
+    known_acronyms: list[str] = field(default_factory=list)
+    """Acronyms of the question (DPO, CTC, ...) that occur in the collection: a sign it is on topic."""
 
 
 class HybridRetriever:
@@ -115,9 +118,10 @@ class HybridRetriever:
             self._versions.setdefault(chunks[0].metadata["base_id"], []).append((chunks[0].metadata["version"], arxiv_id))
         for versions in self._versions.values():
             versions.sort()
+        corpus_tokens = [tokenize(f"{c.metadata['title']} {c.text}") or ["<empty>"] for c in self.chunks]
+        self._vocabulary = {t for tokens in corpus_tokens for t in tokens}
         self._bm25 = bm25s.BM25()
-        self._bm25.index([tokenize(f"{c.metadata['title']} {c.text}") or ["<empty>"] for c in self.chunks],
-                         show_progress=False)
+        self._bm25.index(corpus_tokens, show_progress=False)
 
     def versions_of(self, base_id: str) -> list[str]:
         return [arxiv_id for _, arxiv_id in self._versions.get(base_id, [])]
@@ -161,8 +165,9 @@ class HybridRetriever:
                         self.versions_of(base))
             for base in order[:k]
         ]
-        return Retrieval(papers, requested, missing,
-                         dense_top=dense[0].score if dense else 0.0, bm25_top=sparse[0].score if sparse else 0.0)
+        acronyms = [a for a in dict.fromkeys(_ACRONYM_RE.findall(question)) if a.lower() in self._vocabulary]
+        return Retrieval(papers, requested, missing, dense_top=dense[0].score if dense else 0.0,
+                         bm25_top=sparse[0].score if sparse else 0.0, known_acronyms=acronyms)
 
     def _rerank(self, question: str, bases: list[str], by_paper: dict[str, dict[str, StoredChunk]],
                 chunk_rank: dict[str, float]) -> list[str]:

@@ -1,1 +1,1 @@
-"""People-facing layer: the `paperchat` command line (and, later, the chat UI)."""
+"""People-facing layer: the `paperchat` command line and the Gradio chat UI."""

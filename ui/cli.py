@@ -227,3 +227,39 @@ def stats(obj: _Context) -> None:
     click.echo(f"papers:     {len(papers)} ({len(versions)} versions)")
     click.echo(f"chunks:     {len(metas)} ({', '.join(f'{n} {lang}' for lang, n in sorted(languages.items()))})")
 
+
+# --- the chat UI ------------------------------------------------------------------
+
+@main.command()
+@click.option("--host", help="Interface to listen on (default: PAPERCHAT_HOST, else 127.0.0.1: this machine only).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: PAPERCHAT_PORT, else 7860).")
+@click.option("--auth", metavar="USER:PASSWORD", help="Login required to open the chat (default: PAPERCHAT_AUTH; none).")
+@click.option("--backend", type=BACKENDS, help="Default backend of the chat (override PAPERCHAT_BACKEND).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, auth: str | None, backend: str | None) -> None:
+    """Start the chat in the browser (and its API); builds the index first when there is none."""
+    from ui.app import ChatService, build_app, is_loopback, launch, parse_auth
+
+    obj: _Context = ctx.obj
+    given = {"host": host, "port": port, "auth": auth, "backend": backend}
+    settings = obj.settings = obj.settings.model_copy(update={k: v for k, v in given.items() if v is not None})
+    parse_auth(settings.auth)  # a malformed login fails now, not after the slow start
+    store = obj.store()
+    if not (store.exists() and store.count() > 0):
+        click.echo(f"no index yet ({describe_location(settings)}): building it first", err=True)
+        try:
+            ctx.invoke(ingest, files=(), rebuild=False, if_missing=True)
+        except SystemExit as exc:
+            if exc.code:
+                click.echo("paperchat: some rows were rejected (listed above); serving the others", err=True)
+    if not is_loopback(settings.host) and not settings.auth:
+        click.echo(f"paperchat: warning: listening on {settings.host} without --auth: anyone who can reach "
+                   "this machine can use the chat and its API", err=True)
+    click.echo("loading the models…", err=True)
+    app = build_app(ChatService(settings, store=store))
+    launch(app, host=settings.host, port=settings.port, auth=settings.auth)
+
+
+
+from evals.cli import eval_group  # noqa: E402  (evals uses assistant; registered last, kept apart)
+main.add_command(eval_group)

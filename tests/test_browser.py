@@ -1,0 +1,226 @@
+"""The chat page in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
+
+One test uses the page as a reader would (ask, follow up, open the sources,
+rate, retry, clear, browse the papers) and saves screenshots to
+tests/artifacts/ (the chat one is also copied to docs/screenshot-chat.png for
+the README). The other serves a collection with poisoned rows and checks that
+none of their markup runs or becomes a link.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from assistant.settings import Settings
+from conftest import free_port
+from index.corpus import read_corpus
+from index.ingest import ingest
+from index.settings import BUNDLED_CORPUS
+from index.store import open_store
+from ui.app import ChatService, build_app, launch
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+README_SCREENSHOT = REPO / "docs" / "screenshot-chat.png"
+TIMEOUT_MS = 60_000
+# Gradio's queue calls a pandas API that pandas 3 deprecates; nothing to do with these tests.
+pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
+
+
+@contextmanager
+def running_app(settings: Settings, embed_model):
+    service = ChatService(settings, embed_model=embed_model)
+    app = build_app(service)
+    port = free_port()
+    launch(app, host="127.0.0.1", port=port, block=False)
+    try:
+        yield f"http://127.0.0.1:{port}/", service
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("no /usr/bin/chromium: install Debian's chromium (apt-get install -y chromium; `make test` does)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, device_scale_factor=1)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+def artifact(name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / ".gitignore").write_text("*\n")
+    return ARTIFACTS / name
+
+
+def ask(page: Page, question: str, answers_before: int) -> None:
+    """Type ``question``, send it, wait until its verified answer is shown."""
+    page.locator("textarea").first.fill(question)
+    page.locator("button.submit-button").click()
+    expect(page.locator(".message.bot .pc-foot, .message.bot .pc-abstain, .message.bot .pc-error")).to_have_count(
+        answers_before + 1, timeout=TIMEOUT_MS)
+    expect(page.locator("textarea").first).to_be_editable()  # the chat has settled: the next action is safe
+
+
+def test_a_reader_asks_follows_up_opens_sources_rates_and_browses_papers(page, bundled_index, e5):
+    settings = Settings(**bundled_index.model_dump(), backend="extractive")
+    with running_app(settings, e5) as (url, service):
+        page.goto(url)
+        expect(page.get_by_text("Which paper uses LLM feedback as a reward for ASR domain adaptation?")).to_be_visible()
+
+        ask(page, "Which paper uses LLM feedback as a reward for ASR domain adaptation?", 0)
+        link = page.locator('.message.bot a[href="https://arxiv.org/abs/2506.11091v1"]').filter(has_text="arXiv:2506.11091v1")
+        expect(link.first).to_be_visible()
+        expect(page.locator(".message.bot .pc-grounding").first).to_contain_text("supported by the cited evidence")
+
+        # The sources panel: closed once the answer is verified; open it.
+        cards = page.locator(".pc-card")
+        expect(cards.first).to_be_hidden()
+        page.get_by_text("Sources · 4 papers").first.click()
+        expect(cards.first).to_be_visible()
+        expect(cards.first).to_contain_text("Customizing Speech Recognition Model with Large Language Model Feedback")
+        expect(cards.first.locator("li.pc-cited")).to_have_count(1)
+        expect(page.locator('.pc-card a[href="https://arxiv.org/abs/2505.21138v1"]')).to_have_text("v1")  # another version
+        page.wait_for_timeout(800)  # the panel slides open
+        page.screenshot(path=artifact("chat-sources.png"))
+
+        # A follow-up uses the conversation: "it" is the paper of the first answer.
+        ask(page, "它用了什么方法？", 1)
+        expect(page.locator(".message.bot").last.locator('a[href="https://arxiv.org/abs/2506.11091v1"]').first).to_be_visible()
+
+        # Thumbs up, then a comment: two feedback lines.
+        page.locator(".message.bot").last.hover()
+        page.locator("button[aria-label='Like']").last.click()
+        comment = page.get_by_placeholder("Thanks! Add a comment?")
+        expect(comment).to_be_visible()
+        comment.fill("Clear answer, right paper.")
+        page.get_by_role("button", name="Send comment").click()
+        expect(comment).to_be_hidden()
+        events = service.feedback.read()
+        assert [(e["event"], e["verdict"], e["question"]) for e in events[-2:]] == [
+            ("rating", "up", "它用了什么方法？"), ("comment", "up", "它用了什么方法？")]
+        assert events[-1]["comment"] == "Clear answer, right paper."
+        assert events[-1]["citations"][0]["arxiv_id"] == "2506.11091v1"
+
+        # Retry asks the last question again; clear empties the chat.
+        page.locator(".message.bot").last.hover()
+        page.locator("button[aria-label='Retry']").last.click()
+        expect(page.locator(".message.bot .pc-foot")).to_have_count(2)
+        expect(page.locator(".message.user")).to_have_count(2)
+        expect(page.locator("textarea").first).to_be_editable()
+        with page.expect_response(lambda response: "/gradio_api/" in response.url):
+            page.locator("button[aria-label='Clear']").click()
+        expect(page.locator(".message.user")).to_have_count(0)
+        page.wait_for_timeout(1000)  # Gradio syncs the cleared history with a request of its own; a question sent before it lands would still see the old one
+
+        # The README picture: one question, its answer and its sources.
+        page.set_viewport_size({"width": 1280, "height": 1240})
+        ask(page, "Which paper uses LLM feedback as a reward for ASR domain adaptation?", 0)
+        page.get_by_text("Sources · 4 papers").first.click()
+        expect(cards.first).to_be_visible()
+        page.mouse.move(0, 0)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.wait_for_timeout(800)  # the panel slides open
+        shot = artifact("chat.png")
+        page.screenshot(path=shot)
+        README_SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(shot, README_SCREENSHOT)
+
+        # The Papers view: filter, open one, read its summary.
+        page.get_by_role("tab", name="Papers").click()
+        page.get_by_placeholder("Filter by ID, title or words of the summary").fill("dialect")
+        rows = page.locator("#pc-papers-table .virtual-row")
+        expect(rows).to_have_count(1)
+        rows.first.locator(".body-cell").first.click()
+        summary = page.locator(".pc-paper")
+        expect(summary).to_contain_text("Leveraging LLM and Self-Supervised Training Models")
+        expect(summary.locator("ol.pc-points li").first).to_be_visible()
+        expect(summary.locator("details.pc-older")).to_contain_text("2505.21138v1")
+        page.screenshot(path=artifact("papers.png"))
+        page.get_by_role("button", name="Ask about this paper in the chat").click()
+        expect(page.locator("textarea").first).to_have_value("What is arXiv 2505.21138v2 about?")
+
+
+POISONED_ROWS = [
+    {"arxiv_id": "2506.99901v1",
+     "title": "PoisonCodec <script>window.__pwned='title'</script><img src=x onerror=\"window.__pwned='title-img'\">",
+     "summary": "总结：PoisonCodec 是一种低码率语音编解码器 <img src=x onerror=\"alert('summary-img')\">。\n\n"
+                "贡献点：\n1. 提出 PoisonCodec 编解码器 <script>alert('point-script')</script>，码率 0.5 kbps。\n"
+                "2. PoisonCodec 的代码见 [点击这里](javascript:alert('md-link')) 和 "
+                "<a href=\"javascript:alert('a-tag')\">链接</a>。"},
+    {"arxiv_id": "2506.99902v1",
+     "title": "[SpeechGuard](javascript:alert('title-link')): a dataset of unsafe speech",
+     "summary": "SpeechGuard is a dataset for detecting unsafe speech <iframe src=\"javascript:alert('iframe')\">"
+                "</iframe>. ![x](javascript:alert('md-image')) <svg onload=alert('svg')></svg> It has 2,000 hours."},
+]
+
+
+def test_poisoned_corpus_rows_and_questions_render_as_harmless_text(page, e5, tmp_path):
+    benign = next(p for p in read_corpus([BUNDLED_CORPUS]).papers if p.arxiv_id == "2506.11091v1")
+    corpus = tmp_path / "poisoned.jsonl"
+    rows = POISONED_ROWS + [{"arxiv_id": benign.arxiv_id, "title": benign.title, "summary": benign.summary}]
+    corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", corpus=[corpus], backend="extractive")
+    report = ingest([corpus], open_store(settings), lambda: e5)
+    assert not report.rejected and report.versions == 3
+
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    with running_app(settings, e5) as (url, _):
+        page.goto(url)
+        ask(page, "PoisonCodec 是什么？<img src=x onerror=\"alert('question')\"> [q](javascript:alert('q-link'))", 0)
+        page.get_by_text("Sources ·").first.click()
+        expect(page.locator(".pc-card").first).to_be_visible()
+        ask(page, "What is the SpeechGuard dataset?", 1)
+        page.get_by_text("Sources ·").last.click()
+        chat_text = page.locator(".bubble-wrap, .chatbot").first.inner_text()
+        page.screenshot(path=artifact("xss-chat.png"))
+
+        page.get_by_role("tab", name="Papers").click()
+        for query in ("PoisonCodec", "SpeechGuard"):
+            page.get_by_placeholder("Filter by ID, title or words of the summary").fill(query)
+            expect(page.locator("#pc-papers-table .virtual-row")).to_have_count(1)
+            page.locator("#pc-papers-table .virtual-row .body-cell").first.click()
+            expect(page.locator(".pc-paper h3")).to_contain_text(query)
+        page.screenshot(path=artifact("xss-papers.png"))
+
+        page.wait_for_timeout(500)  # give any injected handler the chance to run
+        assert dialogs == []
+        assert page.evaluate("window.__pwned") is None
+        injected = page.evaluate(r"""() => ({
+            images: document.querySelectorAll('img[src="x"], img[onerror]').length,
+            handlers: document.querySelectorAll('[onerror], [onload], [onclick]').length,
+            frames: document.querySelectorAll('iframe').length,
+            jsLinks: [...document.querySelectorAll('a[href], area[href]')]
+                .filter(a => a.getAttribute('href').trim().toLowerCase().startsWith('javascript:')).length,
+            // Gradio's own window.gradio_config script holds the rows as JSON data; a script made of them would not.
+            scripts: [...document.scripts].filter(s => /^(alert|window\.__pwned)/.test(s.textContent.trim())).length,
+        })""")
+        assert injected == {"images": 0, "handlers": 0, "frames": 0, "jsLinks": 0, "scripts": 0}, injected
+
+        # The markup is there to read, as text.
+        assert "<img src=x onerror=\"alert('question')\">" in chat_text
+        assert "<script>alert('point-script')</script>" in chat_text or "<img src=x onerror=\"alert('summary-img')\">" in chat_text
+        assert "[点击这里](javascript:alert('md-link'))" in chat_text or "![x](javascript:alert('md-image'))" in chat_text
+        expect(page.locator(".pc-paper")).to_contain_text("<iframe src=\"javascript:alert('iframe')\">")
+        expect(page.locator("#pc-papers-table")).to_contain_text("[SpeechGuard](javascript:alert('title-link'))")
