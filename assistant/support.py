@@ -65,6 +65,14 @@ class EmbeddingJudge:
         return self.similarity(claim, evidence) >= self.threshold
 
 
+def judge_messages(claim: str, evidence: list[str]) -> list[ChatMessage]:
+    """The yes/no question the LLM judge is asked."""
+    bullets = "\n".join(f"- {prompts.sanitize(e)}" for e in evidence)
+    return [ChatMessage(role="system", content=prompts.JUDGE_SYSTEM),
+            ChatMessage(role="user", content=prompts.JUDGE_USER.format(evidence=bullets,
+                                                                       claim=prompts.sanitize(claim)))]
+
+
 class LLMJudge:
     """The local model as a yes/no judge (``LocalLlamaLLM.yes_probability``)."""
 
@@ -75,10 +83,7 @@ class LLMJudge:
         self.threshold = threshold
 
     def probability(self, claim: str, evidence: list[str]) -> float:
-        messages = [ChatMessage(role="system", content=prompts.JUDGE_SYSTEM),
-                    ChatMessage(role="user", content=prompts.JUDGE_USER.format(
-                        evidence=prompts.sanitize("\n".join(evidence)), claim=prompts.sanitize(claim)))]
-        return self.llm.yes_probability(messages)
+        return self.llm.yes_probability(judge_messages(claim, evidence))
 
     def __call__(self, claim: str, evidence: list[str]) -> bool | None:
         return self.probability(claim, evidence) >= self.threshold

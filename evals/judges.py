@@ -1,4 +1,4 @@
-"""Support judges: does this evidence support this answer sentence? Plus the eval's own prompts.
+"""Support judges: does this evidence support this answer sentence?
 
 The citation metrics (ALCE recall and precision) and faithfulness ask one
 question many times: does the evidence, all of it taken together, support
@@ -31,53 +31,26 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.llms import ChatMessage
 
-from assistant.citations import lexical_support, strip_citations
+from assistant import support
+from assistant.citations import strip_citations
 from assistant.settings import Settings
 
 JUDGES = ("lexical", "embedding", "cheap", "llm", "lexical+llm")
 SUPPORT_PAIRS = Path(__file__).resolve().parent / "datasets" / "support_pairs.jsonl"
 
-EMBEDDING_SUPPORT = 0.86
-"""e5 similarity at or above which ``embedding`` accepts a claim: the answer engine's own threshold."""
 LEXICAL_OVERLAP = 0.6
 """Share of a claim's words found in the evidence at which ``lexical`` accepts a claim without numbers or terms."""
-LLM_SUPPORT = 0.5
-"""P(yes) at or above which the ``llm`` judge counts a claim as supported."""
 
-# --- prompts (the eval's only prompts) ----------------------------------------
-
-# The evidence goes before the claim: sentences of one answer citing the same
-# paper share the prompt prefix, which llama.cpp then evaluates only once.
-SUPPORT_SYSTEM = (
-    "You check answers about research papers against evidence. Reply with one word: yes or no."
-)
-SUPPORT_USER = (
-    "Evidence:\n{evidence}\n\n"
-    "Claim: {claim}\n\n"
-    "Is every part of the claim stated in the evidence, with the same numbers and the same method and model names? "
-    "The evidence and the claim may be in different languages. Reply yes or no."
-)
-
-
-def support_messages(claim: str, evidence: Sequence[str]) -> list[ChatMessage]:
-    """The yes/no question the ``llm`` judge asks."""
-    return [ChatMessage(role="system", content=SUPPORT_SYSTEM),
-            ChatMessage(role="user", content=SUPPORT_USER.format(evidence="\n".join(f"- {e}" for e in evidence),
-                                                                 claim=claim))]
-
-
-# --- judges ------------------------------------------------------------------------
 
 class SupportJudge:
-    """Base of the judges: ``judge(claim, evidence) -> bool``, each distinct question answered once."""
+    """An eval judge: ``judge(claim, evidence) -> bool`` over the engine's judges (assistant/support.py),
+    always with an answer, each distinct question decided once."""
 
-    name = "base"
-
-    def __init__(self):
+    def __init__(self, name: str, decide):
+        self.name = name
+        self._decide = decide
         self._cache: dict[tuple[str, tuple[str, ...]], bool] = {}
         self.calls = 0
         """Questions actually decided (not served from the cache)."""
@@ -90,108 +63,52 @@ class SupportJudge:
         key = (claim, evidence)
         if key not in self._cache:
             self.calls += 1
-            self._cache[key] = self.decide(claim, list(evidence))
+            self._cache[key] = bool(self._decide(claim, list(evidence)))
         return self._cache[key]
 
-    def decide(self, claim: str, evidence: list[str]) -> bool:
-        raise NotImplementedError
 
+def lexical_judge() -> SupportJudge:
+    """Numbers and terms; a claim with neither is decided by the share of its words found in the evidence."""
+    lexical = support.LexicalJudge()
 
-class LexicalJudge(SupportJudge):
-    name = "lexical"
-
-    def decide(self, claim: str, evidence: list[str]) -> bool:
-        verdict = lexical_support(claim, " ".join(evidence))
-        if verdict.supported is not None:
-            return verdict.supported
+    def decide(claim: str, evidence: list[str]) -> bool:
+        verdict = lexical(claim, evidence)
+        if verdict is not None:
+            return verdict
         from assistant.retrieval import tokenize  # jieba and bm25s: loaded only when a claim needs them
 
         words = set(tokenize(claim))
-        if not words:
-            return False
-        found = set(tokenize(" ".join(evidence)))
-        return len(words & found) / len(words) >= LEXICAL_OVERLAP
+        return bool(words) and len(words & set(tokenize(" ".join(evidence)))) / len(words) >= LEXICAL_OVERLAP
 
-
-class EmbeddingJudge(SupportJudge):
-    name = "embedding"
-
-    def __init__(self, embed_model: BaseEmbedding, threshold: float = EMBEDDING_SUPPORT):
-        super().__init__()
-        self.embed_model = embed_model
-        self.threshold = threshold
-        self._vectors: dict[str, np.ndarray] = {}
-
-    def similarity(self, claim: str, evidence: list[str]) -> float:
-        """Best e5 similarity of the claim (as a query) to one evidence sentence (as a passage)."""
-        new = [e for e in dict.fromkeys(evidence) if e not in self._vectors]
-        if new:
-            self._vectors.update(zip(new, np.array(self.embed_model.get_text_embedding_batch(new))))
-        query = np.array(self.embed_model.get_query_embedding(claim))
-        return float(max(self._vectors[e] @ query for e in evidence))
-
-    def decide(self, claim: str, evidence: list[str]) -> bool:
-        return self.similarity(claim, evidence) >= self.threshold
-
-
-class CheapJudge(SupportJudge):
-    name = "cheap"
-
-    def __init__(self, embed_model: BaseEmbedding):
-        super().__init__()
-        self.embedding = EmbeddingJudge(embed_model)
-
-    def decide(self, claim: str, evidence: list[str]) -> bool:
-        verdict = lexical_support(claim, " ".join(evidence))
-        if verdict.supported is not None:
-            return verdict.supported
-        return self.embedding.decide(claim, evidence)
-
-
-class LlmJudge(SupportJudge):
-    name = "llm"
-
-    def __init__(self, llm, threshold: float = LLM_SUPPORT):
-        """``llm``: anything with ``yes_probability(messages) -> float``, e.g. ``LocalLlamaLLM``."""
-        super().__init__()
-        self.llm = llm
-        self.threshold = threshold
-
-    def decide(self, claim: str, evidence: list[str]) -> bool:
-        return self.llm.yes_probability(support_messages(claim, evidence)) >= self.threshold
-
-
-class LexicalVetoLlmJudge(SupportJudge):
-    name = "lexical+llm"
-
-    def __init__(self, llm):
-        super().__init__()
-        self.llm_judge = LlmJudge(llm)
-
-    def decide(self, claim: str, evidence: list[str]) -> bool:
-        if lexical_support(claim, " ".join(evidence)).supported is False:
-            return False
-        return self.llm_judge.decide(claim, evidence)
+    return SupportJudge("lexical", decide)
 
 
 def load_judge(name: str, embed_model: BaseEmbedding, settings: Settings, llm=None) -> SupportJudge:
     """The judge called ``name``; ``llm`` reuses an already loaded model that has ``yes_probability``.
 
+    ``cheap`` is the engine's own check of its answers (numbers and terms, else e5 similarity);
+    ``lexical+llm`` lets a missing number or term reject a claim and the model decide the rest.
+
     Raises:
         ValueError: for an unknown name.
     """
     if name == "lexical":
-        return LexicalJudge()
+        return lexical_judge()
     if name == "embedding":
-        return EmbeddingJudge(embed_model)
+        return SupportJudge(name, support.EmbeddingJudge(embed_model))
     if name == "cheap":
-        return CheapJudge(embed_model)
+        return SupportJudge(name, support.CascadeJudge([support.LexicalJudge(), support.EmbeddingJudge(embed_model)]))
     if name in ("llm", "lexical+llm"):
         if llm is None or not hasattr(llm, "yes_probability"):
             from assistant.local_llm import LocalLlamaLLM, bundled_model_path
 
             llm = LocalLlamaLLM(bundled_model_path(settings.model_cache_dir))
-        return LlmJudge(llm) if name == "llm" else LexicalVetoLlmJudge(llm)
+        judge = support.LLMJudge(llm)
+        if name == "llm":
+            return SupportJudge(name, judge)
+        lexical = support.LexicalJudge()
+        return SupportJudge(name, lambda claim, evidence: lexical(claim, evidence) is not False
+                            and judge(claim, evidence))
     raise ValueError(f"unknown judge {name!r}: choose one of {', '.join(JUDGES)}")
 
 

@@ -8,7 +8,6 @@ runs the `paperchat eval` command itself.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -25,7 +24,8 @@ from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from conftest import run_cli
 from evals import metrics as m
-from evals.judges import LexicalJudge, judge_agreement, load_support_pairs, support_messages
+from assistant.support import judge_messages
+from evals.judges import lexical_judge, judge_agreement, load_support_pairs
 from evals.questions import load_questions
 from evals.report import build_report, check_gate, compare_runs, flatten, html_report, load_thresholds
 from evals.runner import read_results, run_eval, select
@@ -55,7 +55,7 @@ def test_retrieval_metrics_by_hand():
 
 
 def test_a_sentence_citing_the_wrong_paper_scores_zero_citation_recall():
-    judge = LexicalJudge()
+    judge = lexical_judge()
     claim = "Prompting Whisper cut the WER from 9.4% to 5.1%."
     wrong = m.citation_scores(claim, [CODEC_ID], EVIDENCE, judge)
     right = m.citation_scores(claim, [CHILD_ID], EVIDENCE, judge)
@@ -65,7 +65,7 @@ def test_a_sentence_citing_the_wrong_paper_scores_zero_citation_recall():
 
 
 def test_an_unneeded_extra_citation_lowers_citation_precision():
-    judge = LexicalJudge()
+    judge = lexical_judge()
     claim = "Prompting Whisper cut the WER from 9.4% to 5.1%."
     padded = m.citation_scores(claim, [CHILD_ID, CODEC_ID], EVIDENCE, judge)
     assert padded.recall == 1 and padded.unneeded == (CODEC_ID,)
@@ -111,7 +111,7 @@ def test_percentiles_match_numpy():
 
 def test_lexical_judge_rejects_swapped_numbers_and_methods():
     pairs = {p["id"]: p for p in load_support_pairs()}
-    judge = LexicalJudge()
+    judge = lexical_judge()
     for pair_id in ("p02", "p07", "p13", "p17"):  # 12% for 21%, 1.5% for 5.1%, DPO for RL, PPO for DPO
         pair = pairs[pair_id]
         assert not pair["supported"] and not judge(pair["sentence"], [pair["title"], pair["evidence"]]), pair_id
@@ -124,12 +124,12 @@ def test_support_pairs_cover_both_languages_and_swaps():
     assert {"swapped_number", "swapped_method"} <= kinds
     for lang in ("en", "zh"):
         assert {p["supported"] for p in pairs if p["lang"] == lang} == {True, False}
-    agreement = judge_agreement(LexicalJudge(), pairs)
+    agreement = judge_agreement(lexical_judge(), pairs)
     assert agreement["pairs"] == len(pairs) and 0 <= agreement["agreement"] <= 1
 
 
 def test_llm_judge_prompt_puts_the_evidence_before_the_claim():
-    messages = support_messages("The WER fell to 5.1%.", ["title", CHILD])
+    messages = judge_messages("The WER fell to 5.1%.", ["title", CHILD])
     text = messages[1].content
     assert text.index(CHILD) < text.index("The WER fell to 5.1%.") and "yes or no" in text
 
@@ -234,7 +234,7 @@ def dev_questions():
 @pytest.fixture(scope="module")
 def echo_run(bundled_index, e5, dev_questions, tmp_path_factory):
     out = tmp_path_factory.mktemp("echo")
-    report = run_eval(_assistant(bundled_index, e5, EchoLLM()), dev_questions, LexicalJudge(), out,
+    report = run_eval(_assistant(bundled_index, e5, EchoLLM()), dev_questions, lexical_judge(), out,
                       dataset="dev", backend="openai", progress=False, agreement=False)
     return out, report
 
@@ -242,7 +242,7 @@ def echo_run(bundled_index, e5, dev_questions, tmp_path_factory):
 @pytest.fixture(scope="module")
 def crash_run(bundled_index, e5, dev_questions, tmp_path_factory):
     out = tmp_path_factory.mktemp("crash")
-    report = run_eval(_assistant(bundled_index, e5, EchoLLM(crash_on="hate speech")), dev_questions, LexicalJudge(),
+    report = run_eval(_assistant(bundled_index, e5, EchoLLM(crash_on="hate speech")), dev_questions, lexical_judge(),
                       out, dataset="dev", backend="openai", progress=False, agreement=False)
     return out, report
 
@@ -263,7 +263,7 @@ def test_runner_records_a_crashing_question_as_a_failure_and_goes_on(crash_run):
 
 def test_runner_stops_a_slow_question_at_its_timeout(bundled_index, e5, dev_questions, tmp_path):
     slow = _assistant(bundled_index, e5, EchoLLM(delay=0.3))
-    report = run_eval(slow, dev_questions[:1], LexicalJudge(), tmp_path, dataset="dev", backend="openai",
+    report = run_eval(slow, dev_questions[:1], lexical_judge(), tmp_path, dataset="dev", backend="openai",
                       timeout=0.5, progress=False, agreement=False)
     _, records = read_results(tmp_path)
     assert records[0]["status"] == "timeout" and report["failures"]["timed_out"] == 1
