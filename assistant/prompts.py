@@ -70,12 +70,7 @@ CONDENSE_SYSTEM = (
 CONDENSE_USER = "Chat so far:\n{history}\n\nLast message: {question}\nStandalone question:"
 
 # The support judge (assistant/support.py): the evidence goes before the claim, so sentences of one answer
-# citing the same paper share the prompt prefix, which llama.cpp then evaluates only once. This wording
-# agreed best with the hand labels of evals/datasets/support_pairs.jsonl (`paperchat eval judges`).
-JUDGE_SYSTEM = "You check answers about research papers against evidence. Reply with one word: yes or no."
-JUDGE_USER = (
-    "Evidence:\n{evidence}\n\n"
-    "Claim: {claim}\n\n"
-    "Is every part of the claim stated in the evidence, with the same numbers and the same method and model names? "
-    "The evidence and the claim may be in different languages. Reply yes or no."
-)
+# citing the same paper share the prompt prefix, which llama.cpp then evaluates only once.
+JUDGE_SYSTEM = "You check claims against evidence. Answer only yes or no."
+JUDGE_USER = ("Evidence:\n{evidence}\n\nClaim: {claim}\n"
+              "Does the evidence state the claim, with the same numbers and names? Answer yes or no.")
