@@ -27,11 +27,13 @@ $(STAMP): pyproject.toml requirements.lock
 serve: install
 	$(BIN)/paperchat serve
 
+# After pytest, the benchmark smoke (bench/thresholds.toml) and the grounding eval gate.
 # The browser tests drive Debian's chromium (never `playwright install`); CJK fonts make the
 # screenshots of Chinese text readable. Installed only when chromium is missing (CI runs as root).
 test: install
 	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium fonts-noto-cjk)
 	$(BIN)/python -m pytest
+	$(BIN)/python -m bench.smoke
 	$(MAKE) --no-print-directory eval-gate
 
 # The grounding eval as a CI gate (evals/thresholds.toml): the development set with the
@@ -47,10 +49,17 @@ eval-gate: install
 	    --no-progress || status=1; } && \
 	exit $$status
 
+# The benchmarks of docs/performance.md that take minutes, not hours; results in bench/results/.
+# bench.scale, bench.needle and bench.load are run by hand (their commands are in docs/performance.md).
 bench: install
-	$(BIN)/python bench/search.py
-	$(BIN)/paperchat ingest --if-missing
-	$(BIN)/python bench/retrieval.py
+	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.peers
+	$(BIN)/python -m bench.coldstart
+	@data=$$(mktemp -d) && trap 'rm -rf "$$data"' EXIT && export PAPERCHAT_DATA_DIR="$$data" && \
+	$(BIN)/paperchat ingest >/dev/null && \
+	$(BIN)/python -m bench.breakdown && \
+	$(BIN)/python -m bench.answer --backend local && \
+	$(BIN)/python -m bench.answer --backend extractive
 
 clean:
 	rm -rf $(VENV)

@@ -353,6 +353,16 @@ def lexical_support(sentence: str, evidence: str) -> SupportVerdict:
     )
 
 
+def checkable_items(text: str) -> set[str]:
+    """The numbers (by value) and names of ``text`` that :func:`lexical_support` would look for, as keys.
+
+    Two texts that differ in these keys state different facts, whatever their wording.
+    """
+    text = _MASK_ID_RE.sub(" ", unicodedata.normalize("NFKC", strip_citations(text)))
+    return ({f"#{value.normalize():f}" for _, value in _numbers(text)}
+            | {_term_key(t) for t in _terms(text, capitalised=True, skip_first=False)})
+
+
 def _numbers(text: str) -> list[tuple[str, Decimal]]:
     """Each number in ``text`` as written and as a value with its unit applied."""
     numbers = []

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.llms import LLM, ChatMessage
 
-from assistant import prompts
+from assistant import prompts, versions
 from assistant.answer import Answer, AnswerDone, SentenceVerdict, Source, SourcesReady, TextDelta
 from assistant.backends import backend_location, load_llm
 from assistant.citations import Citation, normalize_citations, sentence_citations, split_answer_sentences, \
@@ -101,12 +101,20 @@ class Assistant:
             yield finish(f"{text} {closest}", "off_topic", [])
             return
 
-        sources = select_evidence(retrieval, self.retriever, standalone, self.settings.evidence_tokens)
+        top = retrieval.papers[0] if retrieval.papers else None
+        if top and len(top.versions) > 1 and versions.is_comparison(standalone):
+            # What differs between versions is computed, not generated: small models swap the numbers.
+            comparison = versions.compare(top, self.retriever, standalone)
+            composed, framing = versions.compose(comparison, language)
+            sources, deltas = comparison.sources, iter([composed])
+        else:
+            sources = select_evidence(retrieval, self.retriever, standalone, self.settings.evidence_tokens)
+            deltas, framing = None, []
         timings["evidence"] = _ms(started)
         yield SourcesReady(sources)
 
         raw = ""
-        for delta in self._generate(standalone, language, sources):
+        for delta in deltas or self._generate(standalone, language, sources):
             if "first_token" not in timings:
                 timings["first_token"] = _ms(started)
             raw += delta
@@ -116,7 +124,7 @@ class Assistant:
             yield finish(self._abstention(sources, language), "no_answer", sources)
             return
         text, cited, rejected = normalize_citations(raw.strip(), [s.arxiv_id for s in sources])
-        verdicts = self.verify(text, sources)
+        verdicts = self.verify(text, sources, framing)
         timings["verification"] = _ms(started)
         if not any(v.supported for v in verdicts):
             yield finish(self._abstention(sources, language), "unsupported", sources, rejected_citations=rejected,
@@ -127,8 +135,11 @@ class Assistant:
         yield finish(annotate(text, verdicts), None, sources, rejected_citations=rejected, sentences=verdicts,
                      citations=[Citation.of(c, supported=supported[c]) for c in cited])
 
-    def verify(self, text: str, sources: list[Source]) -> list[SentenceVerdict]:
-        """A support verdict for each sentence of ``text`` against the evidence it cites."""
+    def verify(self, text: str, sources: list[Source], framing: list[str] = ()) -> list[SentenceVerdict]:
+        """A support verdict for each sentence of ``text`` against the evidence it cites.
+
+        ``framing`` lines (headings of a composed answer) state nothing about the papers and are not checked.
+        """
         by_id = {s.arxiv_id: s for s in sources}
         judges = [LexicalJudge()]
         if self.settings.judge == "llm" and hasattr(self.llm, "yes_probability"):
@@ -139,6 +150,8 @@ class Assistant:
         for sentence in split_answer_sentences(text):
             cited = [c for c in sentence_citations(sentence) if c in by_id]
             claim = strip_citations(sentence).strip()
+            if any(sentence in line for line in framing):
+                continue
             if _is_filler(claim):
                 # "是的，有。[arXiv:…] OpusLM 提供了…": the citation belongs to the claim that follows.
                 carried += cited
@@ -195,15 +208,8 @@ class Assistant:
         if self.llm is None:
             yield extractive_answer(sources, language)
             return
-        evidence = "\n\n".join(prompts.EVIDENCE_ITEM.format(arxiv_id=s.arxiv_id, title=s.title,
-                                                             sentences="\n".join(f"- {x}" for x in s.sentences))
-                               for s in sources)
-        messages = [ChatMessage(role="system", content=prompts.ANSWER_SYSTEM),
-                    ChatMessage(role="user", content=prompts.ANSWER_USER.format(
-                        evidence=prompts.sanitize(evidence), question=prompts.sanitize(question),
-                        language=prompts.LANGUAGE_NAMES[language]))]
         try:
-            for chunk in self.llm.stream_chat(messages):
+            for chunk in self.llm.stream_chat(answer_messages(question, language, sources)):
                 if chunk.delta:
                     yield chunk.delta
         except UserError:
@@ -228,6 +234,17 @@ class Assistant:
         for source in sources:  # one line per paper, even when several versions were shown
             newest.setdefault(source.base_id, (source.title, source.arxiv_id))
         return prompts.ABSTAIN[language] + " " + _closest(list(newest.values()), language)
+
+
+def answer_messages(question: str, language: str, sources: list[Source]) -> list[ChatMessage]:
+    """The answer prompt: the evidence sentences of each source, then the question (also what benchmarks count)."""
+    evidence = "\n\n".join(prompts.EVIDENCE_ITEM.format(arxiv_id=s.arxiv_id, title=s.title,
+                                                         sentences="\n".join(f"- {x}" for x in s.sentences))
+                           for s in sources)
+    return [ChatMessage(role="system", content=prompts.ANSWER_SYSTEM),
+            ChatMessage(role="user", content=prompts.ANSWER_USER.format(
+                evidence=prompts.sanitize(evidence), question=prompts.sanitize(question),
+                language=prompts.LANGUAGE_NAMES[language]))]
 
 
 def _closest(papers: list[tuple[str, str]], language: str) -> str:

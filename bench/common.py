@@ -1,4 +1,5 @@
-"""What every benchmark shares: percentiles, the machine description, peak memory, the result file."""
+"""What every benchmark shares: percentiles, the machine description, peak memory, the result file,
+a temporary index of the bundled collection, retrieval scoring and the fixed answer questions."""
 
 from __future__ import annotations
 
@@ -6,9 +7,27 @@ import json
 import os
 import platform
 import resource
+import socket
+import statistics
+import subprocess
+import tempfile
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from assistant.answer import AnswerDone, SourcesReady, TextDelta
+from assistant.settings import Settings
+from evals.metrics import base_of, hit_at_k, recall_at_k, reciprocal_rank
+from evals.questions import standalone_answerable
+from index.embedders import load_embedder
+from index.ingest import IngestReport, ingest
+from index.settings import BUNDLED_CORPUS
+from index.store import PaperStore, open_store
+
+ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -39,3 +58,132 @@ def write_result(out: Path, benchmark: str, result: dict) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return full
+
+
+@contextmanager
+def temporary_index(**overrides) -> Iterator[tuple[Settings, PaperStore, object, IngestReport]]:
+    """The bundled collection ingested into a temporary data dir, so nothing of the user's is touched.
+
+    Yields the settings pointing at it (``overrides`` applied), the store, the embedder and the ingest report.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(**{"chroma_url": None, **overrides, "data_dir": Path(tmp), "corpus": [BUNDLED_CORPUS]})
+        store = open_store(settings)
+        model = load_embedder(settings)
+        report = ingest([BUNDLED_CORPUS], store, lambda: model)
+        yield settings, store, model, report
+
+
+Ranker = Callable[[str], list[str]]
+"""A retriever under test: question in, base arXiv IDs out, best first."""
+
+
+def score_rankers(questions: list[dict], rankers: dict[str, Ranker], rounds: int = 1) -> dict[str, dict]:
+    """Quality (hit@1, hit@5, MRR, recall@10 of multi-paper questions) and latency of each ranker.
+
+    The rankers take turns on each question (the first one rotates), so a change in the machine's
+    load hits all of them alike and their latency ratios stay fair on a shared CPU. Quality comes
+    from the first round; latency from all ``rounds``.
+    """
+    names = list(rankers)
+    for name in names:
+        rankers[name]("warm-up query")
+    ranked: dict[str, list[list[str]]] = {n: [] for n in names}
+    latency: dict[str, list[float]] = {n: [] for n in names}
+    for round_ in range(rounds):
+        for i, q in enumerate(questions):
+            shift = (i + round_) % len(names)
+            for name in names[shift:] + names[:shift]:
+                started = time.perf_counter()
+                got = rankers[name](q["question"])
+                latency[name].append((time.perf_counter() - started) * 1000)
+                if round_ == 0:
+                    ranked[name].append(got)
+    return {n: {**ranking_quality(questions, ranked[n]), "latency_ms": p50_p95(latency[n])} for n in names}
+
+
+QUALITY = ("hit@1", "hit@5", "mrr", "recall@10_multi")
+
+
+def score_line(name: str, scores: dict) -> str:
+    """One line of :func:`score_rankers` output for the terminal."""
+    return (f"{name:38} " + " ".join(f"{m} {scores[m]}" for m in QUALITY)
+            + f"  p50 {scores['latency_ms']['p50']} ms  p95 {scores['latency_ms']['p95']} ms")
+
+
+def ranking_quality(questions: list[dict], rankings: list[list[str]]) -> dict:
+    """Retrieval metrics of one ranked base-ID list per question, with MRR per kind/language and the misses."""
+    hit1, hit5, rr, recall10 = [], [], [], []
+    per_kind: dict[str, list[float]] = {}
+    misses = []
+    for q, ranked in zip(questions, rankings):
+        expected = {base_of(i) for i in q["expected_ids"]}
+        hit1.append(hit_at_k(ranked, expected, 1))
+        hit5.append(hit_at_k(ranked, expected, 5))
+        rr.append(reciprocal_rank(ranked, expected))
+        if q.get("kind") == "multi":
+            recall10.append(recall_at_k(ranked, expected, 10))
+        per_kind.setdefault(f"{q.get('kind', 'single')}/{q.get('lang', '?')}", []).append(rr[-1])
+        if not hit1[-1]:
+            misses.append({"id": q["id"], "expected": sorted(expected), "got": ranked[:3]})
+    return {"hit@1": round(statistics.mean(hit1), 3), "hit@5": round(statistics.mean(hit5), 3),
+            "mrr": round(statistics.mean(rr), 3),
+            "recall@10_multi": round(statistics.mean(recall10), 3) if recall10 else None,
+            "mrr_by_kind_lang": {k: round(statistics.mean(v), 3) for k, v in sorted(per_kind.items())},
+            "misses_at_1": misses}
+
+
+def answer_questions(questions: list[dict], n: int) -> list[dict]:
+    """The fixed answer-benchmark set: English and Chinese single-paper questions alternating, in file order."""
+    singles = [q for q in standalone_answerable(questions) if q.get("kind") == "single"]
+    en = [q for q in singles if q.get("lang") == "en"]
+    zh = [q for q in singles if q.get("lang") == "zh"]
+    return [q for pair in zip(en, zh) for q in pair][:n]
+
+
+def timed_answer(assistant, question: str) -> dict:
+    """Ask ``question`` through ``Assistant.stream`` and time its events on one clock (ms from the call).
+
+    Returns the event times (sources ready, first and last text delta, answer done), the engine's own
+    ``timings_ms``, the number of text deltas, the backend's ``last_timing`` (local model) and the answer.
+    """
+    started = time.perf_counter()
+    marks: dict[str, float] = {}
+    deltas = 0
+    answer = None
+    for event in assistant.stream(question):
+        now = (time.perf_counter() - started) * 1000
+        if isinstance(event, SourcesReady):
+            marks.setdefault("sources_ready", now)
+        elif isinstance(event, TextDelta):
+            marks.setdefault("first_delta", now)
+            marks["last_delta"] = now
+            deltas += 1
+        elif isinstance(event, AnswerDone):
+            marks["done"] = now
+            answer = event.answer
+    return {"marks": marks, "deltas": deltas, "engine": answer.timings_ms,
+            "llm_timing": getattr(assistant.llm, "last_timing", None), "answer": answer}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 180.0, poll: float = 0.05) -> float:
+    """Seconds until ``url`` answers any HTTP request; raises if ``proc`` dies or ``timeout`` passes first."""
+    started = time.perf_counter()
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return time.perf_counter() - started
+        except urllib.error.HTTPError:  # an HTTP error status is an answer: the server is up
+            return time.perf_counter() - started
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{' '.join(map(str, proc.args))} exited with {proc.returncode}")
+            if time.perf_counter() - started > timeout:
+                raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+            time.sleep(poll)

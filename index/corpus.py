@@ -8,12 +8,16 @@ Two formats are understood:
 
 Parsing never stops at a bad row: every problem is collected as a
 :class:`Problem` (``file:line: reason``) and the good rows are kept.
+Files are read lazily, one row at a time (:class:`CorpusStream`), so a
+collection far larger than memory can be ingested.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from index.errors import UserError
 
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+SUFFIXES = MARKDOWN_SUFFIXES | JSONL_SUFFIXES
 
 # New-style (2506.11091v1) and old-style (hep-th/9901001v2) arXiv identifiers.
 _ID_RE = re.compile(
@@ -115,12 +120,12 @@ def _paper_url(given: str | None, arxiv_id: str) -> str:
 
 
 def clean_title(raw: str) -> str:
-    return " ".join(raw.replace("**", "").replace("\\|", "|").split())
+    return " ".join(raw.replace("**", "").split())
 
 
 def clean_summary(raw: str) -> str:
     """Markdown-table summary to plain text, keeping paragraphs and numbered points."""
-    text = _BR_RE.sub("\n", raw).replace("**", "").replace("\\|", "|")
+    text = _BR_RE.sub("\n", raw).replace("**", "")
     lines = [" ".join(line.split()) for line in text.splitlines()]
     out: list[str] = []
     for line in lines:
@@ -130,65 +135,108 @@ def clean_summary(raw: str) -> str:
 
 
 def read_corpus(paths: list[Path]) -> Corpus:
-    """Parse and validate every file; later files may add versions or papers.
+    """Parse and validate every file into memory (see :class:`CorpusStream` for the rules)."""
+    stream = CorpusStream(paths)
+    papers = list(stream)
+    return Corpus(papers=papers, problems=stream.problems, duplicates=stream.duplicates)
 
-    The same versioned ID with identical text is merged silently; with
-    different text the later row is rejected and the first one kept.
+
+class CorpusStream:
+    """The papers of a set of files, read lazily one row at a time.
+
+    Later files may add versions or papers. The same versioned ID with
+    identical text is merged silently (counted in ``duplicates``); with
+    different text the later row is rejected and the first one kept. To tell
+    these apart the stream remembers a digest of every accepted row, a few
+    dozen bytes per row, but never the rows themselves.
+
+    Missing or unreadable files raise :class:`UserError` when the stream is
+    created, before any row is read.
     """
-    corpus = Corpus()
-    seen: dict[str, Paper] = {}
-    for path in paths:
-        for paper in _read_file(Path(path), corpus.problems):
-            first = seen.get(paper.arxiv_id)
-            if first is None:
-                seen[paper.arxiv_id] = paper
-                corpus.papers.append(paper)
-            elif (first.title, first.summary) == (paper.title, paper.summary):
-                corpus.duplicates += 1
-            else:
-                file, _, line = paper.source.rpartition(":")
-                corpus.problems.append(
-                    Problem(file, int(line), f"{paper.arxiv_id} appears twice with different text "
-                            f"(first at {first.source}); kept the first")
-                )
-    return corpus
+
+    def __init__(self, paths: list[Path]):
+        self.paths = [Path(p) for p in paths]
+        self.problems: list[Problem] = []
+        self.duplicates = 0
+        self.base_ids: set[str] = set()
+        self.bytes_read = 0
+        self.bytes_total = sum(_size(p) for p in self.paths if p.suffix.lower() in SUFFIXES)
+        self._seen: dict[str, tuple[bytes, str]] = {}
+
+    def __iter__(self) -> Iterator[Paper]:
+        for path in self.paths:
+            for paper in self._read_file(path):
+                digest = hashlib.blake2b(f"{paper.title}\0{paper.summary}".encode(), digest_size=8).digest()
+                first = self._seen.get(paper.arxiv_id)
+                if first is None:
+                    self._seen[paper.arxiv_id] = (digest, paper.source)
+                    self.base_ids.add(paper.base_id)
+                    yield paper
+                elif first[0] == digest:
+                    self.duplicates += 1
+                else:
+                    file, _, line = paper.source.rpartition(":")
+                    self.problems.append(
+                        Problem(file, int(line), f"{paper.arxiv_id} appears twice with different text "
+                                f"(first at {first[1]}); kept the first")
+                    )
+
+    def _read_file(self, path: Path) -> Iterator[Paper]:
+        suffix = path.suffix.lower()
+        if suffix not in SUFFIXES:
+            self.problems.append(Problem(str(path), 1, f"unsupported file type '{suffix or path.name}' "
+                                         "(expected .md for a markdown table or .jsonl)"))
+            return
+        problems_before = len(self.problems)
+        parse = _parse_markdown if suffix in MARKDOWN_SUFFIXES else _parse_jsonl
+        lines = _Lines(path, self)
+        found = False
+        for paper in parse(path, lines, self.problems):
+            found = True
+            yield paper
+        if not lines.any_text:
+            self.problems.append(Problem(str(path), 1, "file is empty"))
+        elif not found and len(self.problems) == problems_before:
+            self.problems.append(Problem(str(path), 1, "no paper rows found"))
 
 
-def _read_file(path: Path, problems: list[Problem]) -> list[Paper]:
-    suffix = path.suffix.lower()
-    if suffix not in MARKDOWN_SUFFIXES | JSONL_SUFFIXES:
-        problems.append(Problem(str(path), 1, f"unsupported file type '{suffix or path.name}' "
-                                "(expected .md for a markdown table or .jsonl)"))
-        return []
+def _size(path: Path) -> int:
     try:
-        data = path.read_bytes()
+        return path.stat().st_size
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror}") from None
-    lines = _decode_lines(path, data, problems)
-    if not any(text.strip() for _, text in lines):
-        problems.append(Problem(str(path), 1, "file is empty"))
-        return []
-    parse = _parse_markdown if suffix in MARKDOWN_SUFFIXES else _parse_jsonl
-    papers = parse(path, lines, problems)
-    if not papers and not any(p.path == str(path) for p in problems):
-        problems.append(Problem(str(path), 1, "no paper rows found"))
-    return papers
 
 
-def _decode_lines(path: Path, data: bytes, problems: list[Problem]) -> list[tuple[int, str]]:
-    """Decode line by line so one bad line does not cost the rest of the file."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    out = []
-    for number, raw in enumerate(data.split(b"\n"), start=1):
+class _Lines:
+    """``(line number, text)`` of a file, decoded line by line so one bad line does not cost the rest."""
+
+    def __init__(self, path: Path, stream: CorpusStream):
+        self.path = path
+        self.stream = stream
+        self.any_text = False
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
         try:
-            out.append((number, raw.decode("utf-8").rstrip("\r")))
-        except UnicodeDecodeError as exc:
-            problems.append(Problem(str(path), number, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} "
-                                    f"at column {exc.start + 1}); save the file as UTF-8"))
-    return out
+            file = open(self.path, "rb")
+        except OSError as exc:
+            raise UserError(f"{self.path}: cannot read: {exc.strerror}") from None
+        with file:
+            for number, raw in enumerate(file, start=1):
+                self.stream.bytes_read += len(raw)
+                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                raw = raw.rstrip(b"\n")
+                try:
+                    text = raw.decode("utf-8").rstrip("\r")
+                except UnicodeDecodeError as exc:
+                    self.stream.problems.append(Problem(
+                        str(self.path), number, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} "
+                        f"at column {exc.start + 1}); save the file as UTF-8"))
+                    continue
+                self.any_text = self.any_text or bool(text.strip())
+                yield number, text
 
 
 def _split_row(line: str) -> list[str]:
@@ -204,8 +252,7 @@ def _is_separator(cells: list[str]) -> bool:
     return bool(cells) and all(re.fullmatch(r":?-{3,}:?", c) for c in cells)
 
 
-def _parse_markdown(path: Path, lines: list[tuple[int, str]], problems: list[Problem]) -> list[Paper]:
-    papers = []
+def _parse_markdown(path: Path, lines: Iterable[tuple[int, str]], problems: list[Problem]) -> Iterator[Paper]:
     in_table = False
     for number, line in lines:
         stripped = line.strip()
@@ -229,14 +276,14 @@ def _parse_markdown(path: Path, lines: list[tuple[int, str]], problems: list[Pro
         link = _LINK_RE.match(raw_title)
         if link:
             raw_title, url = link["title"], link["url"]
-        paper = _make_paper(path, number, raw_id, raw_title, raw_summary, url, problems)
+        # '\|' is the table's escape of a pipe; JSONL text has no such escape and keeps its backslashes.
+        paper = _make_paper(path, number, raw_id, raw_title.replace("\\|", "|"), raw_summary.replace("\\|", "|"),
+                            url, problems)
         if paper:
-            papers.append(paper)
-    return papers
+            yield paper
 
 
-def _parse_jsonl(path: Path, lines: list[tuple[int, str]], problems: list[Problem]) -> list[Paper]:
-    papers = []
+def _parse_jsonl(path: Path, lines: Iterable[tuple[int, str]], problems: list[Problem]) -> Iterator[Paper]:
     for number, line in lines:
         if not line.strip():
             continue
@@ -244,6 +291,9 @@ def _parse_jsonl(path: Path, lines: list[tuple[int, str]], problems: list[Proble
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             problems.append(Problem(str(path), number, f"invalid JSON: {exc.msg} at column {exc.colno}"))
+            continue
+        except RecursionError:  # json's decoder recurses once per level of [ or {
+            problems.append(Problem(str(path), number, "invalid JSON: nested too deeply"))
             continue
         if not isinstance(row, dict):
             problems.append(Problem(str(path), number, "expected a JSON object with arxiv_id, title, summary"))
@@ -256,8 +306,7 @@ def _parse_jsonl(path: Path, lines: list[tuple[int, str]], problems: list[Proble
         paper = _make_paper(path, number, row.get("arxiv_id") or "", row.get("title") or "",
                             row.get("summary") or "", row.get("url"), problems)
         if paper:
-            papers.append(paper)
-    return papers
+            yield paper
 
 
 def _make_paper(path: Path, number: int, raw_id: str, raw_title: str, raw_summary: str,

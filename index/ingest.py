@@ -3,8 +3,10 @@
 Each chunk has a deterministic id (``<versioned id>#<n>``) and a content hash.
 A run compares what the files say with what the store holds and embeds only
 chunks that are new or whose text changed, then deletes the paper's chunks
-that no longer exist. Work is written one batch of papers at a time, so an
-ingest killed half-way leaves whole, correct chunks behind and the next run
+that no longer exist. The files are read as a stream and work is done one
+batch of papers at a time (stored hashes fetched for that batch only), so
+memory stays flat however large the files are, and an ingest killed
+half-way leaves whole, correct chunks behind; the next run skips them and
 finishes the rest without duplicates.
 
 Papers already stored but absent from the given files are left alone:
@@ -21,7 +23,7 @@ from pathlib import Path
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from index.chunking import Chunk, chunk_paper
-from index.corpus import Paper, Problem, read_corpus
+from index.corpus import CorpusStream, Paper, Problem
 from index.errors import UserError
 from index.store import PaperStore
 
@@ -55,72 +57,91 @@ class IngestReport:
                 f"{len(self.rejected)} rows rejected ({self.seconds:.1f} s, {self.total_in_store} chunks in the index)")
 
 
+@dataclass(frozen=True)
+class IngestProgress:
+    """How far an ingest run is, after each batch: the bytes of the files read so far give the ETA."""
+
+    bytes_read: int
+    bytes_total: int
+    versions: int
+    embedded_chunks: int
+
+
 def ingest(
     paths: list[Path],
     store: PaperStore,
     embedder: Callable[[], BaseEmbedding],
     *,
     rebuild: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[IngestProgress], None] | None = None,
 ) -> IngestReport:
-    """Bring the store in line with the papers in ``paths``.
+    """Bring the store in line with the papers in ``paths``, reading them as a stream.
+
+    Rows are read, compared with the store, embedded and written
+    ``PAPERS_PER_BATCH`` papers at a time, so memory does not grow with the
+    size of the files and a killed run loses at most one batch.
 
     Args:
         paths: corpus files (markdown table or JSONL).
         store: the target collection.
         embedder: returns the embedding model; called only if something must be embedded,
             so an unchanged re-ingest never loads a model.
-        rebuild: drop the collection first.
-        progress: called with (chunks done, chunks to embed) after each batch.
+        rebuild: drop the collection first (only once the files yield a good row).
+        progress: called after each batch.
 
     Returns:
         The report; ``report.rejected`` lists every row that was not ingested.
     """
     started = time.perf_counter()
-    corpus = read_corpus(paths)
-    report = IngestReport(rejected=corpus.problems, duplicates=corpus.duplicates,
-                          versions=len(corpus.papers), papers=len({p.base_id for p in corpus.papers}))
-    if not corpus.papers:
-        report.seconds = time.perf_counter() - started
-        return report
-    if rebuild:
-        store.drop()
-    stored = store.hashes()
+    stream = CorpusStream(paths)
+    report = IngestReport(rejected=stream.problems)
+    model: BaseEmbedding | None = None
+    batch: list[Paper] = []
 
-    work: list[tuple[Paper, list[Chunk], list[Chunk], list[str]]] = []
-    for paper in corpus.papers:
-        chunks = chunk_paper(paper)
-        report.chunks += len(chunks)
-        have = stored.get(paper.arxiv_id, {})
-        wanted = {c.id: c.content_hash for c in chunks}
-        if have == wanted:
-            report.unchanged += 1
-            continue
-        if have:
-            report.updated += 1
-        else:
-            report.new += 1
-        to_embed = [c for c in chunks if have.get(c.id) != c.content_hash]
-        stale = sorted(set(have) - set(wanted))
-        work.append((paper, chunks, to_embed, stale))
-
-    total = sum(len(item[2]) for item in work)
-    model = embedder() if total else None
-    done = 0
-    for start in range(0, len(work), PAPERS_PER_BATCH):
-        batch = work[start:start + PAPERS_PER_BATCH]
-        to_embed = [c for item in batch for c in item[2]]
+    def write_batch() -> None:
+        nonlocal model, rebuild
+        if rebuild:
+            store.drop()
+            rebuild = False
+        stored = store.hashes([p.arxiv_id for p in batch])
+        to_embed: list[Chunk] = []
+        stale: list[str] = []
+        for paper in batch:
+            chunks = chunk_paper(paper)
+            report.chunks += len(chunks)
+            have = stored.get(paper.arxiv_id, {})
+            wanted = {c.id: c.content_hash for c in chunks}
+            if have == wanted:
+                report.unchanged += 1
+                continue
+            if have:
+                report.updated += 1
+            else:
+                report.new += 1
+            to_embed += [c for c in chunks if have.get(c.id) != c.content_hash]
+            stale += sorted(set(have) - set(wanted))
         if to_embed:
-            vectors = model.get_text_embedding_batch([c.embed_text for c in to_embed])
-            store.upsert(to_embed, vectors)
-        stale = [i for item in batch for i in item[3]]
+            if model is None:
+                model = embedder()
+            store.upsert(to_embed, model.get_text_embedding_batch([c.embed_text for c in to_embed]))
         store.delete(stale)
         report.removed_chunks += len(stale)
-        done += len(to_embed)
-        report.embedded_chunks = done
+        report.embedded_chunks += len(to_embed)
+        report.versions += len(batch)
+        batch.clear()
         if progress:
-            progress(done, total)
-    report.total_in_store = store.count()
+            progress(IngestProgress(stream.bytes_read, stream.bytes_total, report.versions, report.embedded_chunks))
+
+    for paper in stream:
+        batch.append(paper)
+        if len(batch) == PAPERS_PER_BATCH:
+            write_batch()
+    if batch:
+        write_batch()
+    report.papers = len(stream.base_ids)
+    report.duplicates = stream.duplicates
+    if report.versions:
+        report.total_in_store = store.count()
     report.seconds = time.perf_counter() - started
     return report
 

@@ -10,10 +10,12 @@ so llama-index's own ``ChromaVectorStore`` can read the same collection.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import chromadb
+import httpx
 from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
 from llama_index.core.schema import TextNode
@@ -24,7 +26,11 @@ from index.embedders import embedder_name
 from index.errors import EmbedderMismatch, UserError
 from index.settings import IndexSettings
 
-_CHROMA_SETTINGS = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+def _chroma_settings() -> ChromaSettings:
+    # A new object per client: chromadb's HttpClient and PersistentClient write the server address or
+    # the path into the settings they are given, so a shared one sent a later embedded client to the server.
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
 
 
 @dataclass(frozen=True)
@@ -43,14 +49,14 @@ def open_client(settings: IndexSettings) -> ClientAPI:
         url = urlparse(settings.chroma_url if "://" in settings.chroma_url else f"http://{settings.chroma_url}")
         try:
             client = chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
-                                         ssl=url.scheme == "https", settings=_CHROMA_SETTINGS)
+                                         ssl=url.scheme == "https", settings=_chroma_settings())
             client.heartbeat()
         except Exception as exc:  # chromadb raises several types for a dead server
             raise UserError(f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}); "
                             "start it with `chroma run` or unset PAPERCHAT_CHROMA_URL") from None
         return client
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=_CHROMA_SETTINGS)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=_chroma_settings())
 
 
 def describe_location(settings: IndexSettings) -> str:
@@ -59,19 +65,36 @@ def describe_location(settings: IndexSettings) -> str:
 
 def open_store(settings: IndexSettings) -> PaperStore:
     """The configured collection, tied to the configured embedder."""
-    return PaperStore(open_client(settings), settings.collection, embedder_name(settings))
+    return PaperStore(open_client(settings), settings.collection, embedder_name(settings), describe_location(settings))
+
+
+def _reaching_the_server(method):
+    """A Chroma server that went away mid-session becomes one line naming it, not an httpx traceback."""
+
+    @functools.wraps(method)
+    def call(self: PaperStore, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except httpx.TransportError as exc:
+            raise UserError(f"cannot reach the {self.location} any more ({type(exc).__name__}); "
+                            "start it again with `chroma run`, then retry") from exc
+
+    return call
 
 
 class PaperStore:
     """One Chroma collection of paper chunks, tied to the embedder that built it."""
 
-    def __init__(self, client: ClientAPI, name: str, embedder: str):
+    def __init__(self, client: ClientAPI, name: str, embedder: str, location: str):
         self.client = client
         self.name = name
         self.embedder = embedder
+        self.location = location
+        """Where the collection lives, for messages: "Chroma server http://…" or "embedded Chroma at …"."""
         self._collection = None
 
     @property
+    @_reaching_the_server
     def collection(self):
         """The collection, created on first use; refuses one built by another embedder."""
         if self._collection is None:
@@ -89,49 +112,80 @@ class PaperStore:
             self._collection = collection
         return self._collection
 
+    @_reaching_the_server
     def exists(self) -> bool:
         return self.name in {c.name for c in self.client.list_collections()}
 
+    @_reaching_the_server
     def built_with(self) -> str | None:
         """The embedder recorded in an existing collection (None if there is none)."""
         if not self.exists():
             return None
         return (self.client.get_collection(self.name, embedding_function=None).metadata or {}).get("embedder")
 
+    @_reaching_the_server
     def drop(self) -> None:
         if self.exists():
             self.client.delete_collection(self.name)
         self._collection = None
 
+    @_reaching_the_server
     def count(self) -> int:
         return self.collection.count()
 
-    def hashes(self) -> dict[str, dict[str, str]]:
-        """``{arxiv_id: {chunk_id: content_hash}}`` of everything stored."""
+    @_reaching_the_server
+    def hashes(self, arxiv_ids: list[str]) -> dict[str, dict[str, str]]:
+        """``{arxiv_id: {chunk_id: content_hash}}`` of the stored chunks of these versions."""
         out: dict[str, dict[str, str]] = {}
-        page = 5000
-        for offset in range(0, self.count(), page):
-            got = self.collection.get(include=["metadatas"], limit=page, offset=offset)
+        if arxiv_ids:
+            got = self.collection.get(where={"arxiv_id": {"$in": arxiv_ids}}, include=["metadatas"])
             for chunk_id, meta in zip(got["ids"], got["metadatas"]):
                 out.setdefault(meta["arxiv_id"], {})[chunk_id] = meta["content_hash"]
         return out
 
+    @_reaching_the_server
+    def all_chunks(self) -> list[StoredChunk]:
+        """Every stored chunk with its text and metadata, read a page at a time.
+
+        One unpaged read of 100k chunks fails in Chroma's SQLite ("too many SQL variables").
+        """
+        chunks: list[StoredChunk] = []
+        page = self.client.get_max_batch_size()
+        for offset in range(0, self.count(), page):
+            got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            chunks += [StoredChunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        return chunks
+
+    @_reaching_the_server
     def metadatas(self, where: dict | None = None) -> list[dict]:
         return self.collection.get(where=where, include=["metadatas"])["metadatas"]
 
+    @_reaching_the_server
     def upsert(self, chunks: list[Chunk], embeddings: list[list[float]]) -> None:
+        """Write chunks, in as many requests as Chroma's largest batch requires."""
         nodes = [TextNode(id_=c.id, text=c.text, metadata=c.metadata) for c in chunks]
-        self.collection.upsert(
-            ids=[c.id for c in chunks],
-            embeddings=embeddings,
-            documents=[c.text for c in chunks],
-            metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in nodes],
-        )
+        size = self.client.get_max_batch_size()
+        for start in range(0, len(chunks), size):
+            part = slice(start, start + size)
+            self.collection.upsert(
+                ids=[c.id for c in chunks[part]],
+                embeddings=embeddings[part],
+                documents=[c.text for c in chunks[part]],
+                metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in nodes[part]],
+            )
 
+    @_reaching_the_server
     def delete(self, ids: list[str]) -> None:
         if ids:
             self.collection.delete(ids=ids)
 
+    @_reaching_the_server
+    def nearest(self, embedding: list[float], n: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """IDs of the ``n`` nearest chunks with their cosine similarity, for callers that hold the texts already."""
+        got = self.collection.query(query_embeddings=[embedding], n_results=n, where=where, include=["distances"])
+        return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
+
+    @_reaching_the_server
     def query(self, embedding: list[float], n: int, where: dict | None = None) -> list[StoredChunk]:
         """The ``n`` nearest chunks; score is cosine similarity (1 - cosine distance)."""
         total = self.count()

@@ -20,6 +20,16 @@ def test_search_json_english_and_chinese(cli_env):
     assert [r["base_id"] for r in json.loads(result.stdout)["results"]][:1] == ["2506.11079"]
 
 
+def test_search_modes_rank_with_the_answer_engines_retrievers(cli_env):
+    query = "LLM reward model for ASR domain adaptation"
+    ranked = {mode: json.loads(run_cli("search", query, "--mode", mode, "--k", "10", "--json",
+                                       env=cli_env).stdout)["results"] for mode in ("hybrid", "dense", "bm25")}
+    assert ranked["hybrid"][0]["base_id"] == ranked["dense"][0]["base_id"] == "2506.11091"
+    assert "2506.11091" in [r["base_id"] for r in ranked["bm25"][:3]]  # BM25 alone ranks a TV-series ASR paper first
+    # Hybrid sums the two reciprocal ranks, so agreement between the retrievers raises the score.
+    assert ranked["hybrid"][0]["score"] > max(ranked["dense"][0]["score"], ranked["bm25"][0]["score"])
+
+
 def test_search_prints_one_paper_per_line_with_versions(cli_env):
     result = run_cli("search", "多语种语音数据集 100+小时", "--k", "10", env=cli_env)
     assert result.returncode == 0, result.stderr

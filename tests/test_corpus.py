@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 import pytest
 
-from index.corpus import clean_summary, detect_language, parse_arxiv_id, read_corpus
+from bench import synth
+from index.chunking import chunk_paper
+from index.corpus import CorpusStream, clean_summary, detect_language, parse_arxiv_id, read_corpus
 from index.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,7 +294,7 @@ def test_parse_arxiv_id_rejects_short_new_style_number():
 
 
 def test_clean_summary():
-    raw = "**总结**：  <br/>本文提出  X。<br/><br/><br/>贡献点：<br/>1. **甲**：A \\| B<br/>2. 乙<br/>"
+    raw = "**总结**：  <br/>本文提出  X。<br/><br/><br/>贡献点：<br/>1. **甲**：A | B<br/>2. 乙<br/>"
     assert clean_summary(raw) == "总结：\n本文提出 X。\n\n贡献点：\n1. 甲：A | B\n2. 乙"
 
 
@@ -301,3 +304,53 @@ def test_detect_language():
     assert detect_language("提出XY-Tokenizer新编解码器") == "zh"
     assert detect_language("A long English sentence about speech models with 中文") == "en"
     assert detect_language("") == "en"
+
+
+# --- streaming and the synthetic collection --------------------------------------
+
+
+def test_stream_yields_the_first_paper_before_reading_the_rest(tmp_path):
+    rows = "".join(json.dumps({"arxiv_id": f"2506.{11000 + i}v1", "title": "T", "summary": "S."}) + "\n"
+                   for i in range(50))
+    path = write(tmp_path, "p.jsonl", rows)
+    stream = CorpusStream([path])
+    first = next(iter(stream))
+    assert first.arxiv_id == "2506.11000v1"
+    assert stream.bytes_read == len(rows.splitlines(keepends=True)[0].encode())
+    assert stream.bytes_total == path.stat().st_size
+
+
+def test_stream_reports_a_missing_file_before_reading_anything(tmp_path):
+    good = write(tmp_path, "a.md", HEADER + md_row("2506.11091v1"))
+    with pytest.raises(UserError, match="no such file"):
+        CorpusStream([good, tmp_path / "nope.jsonl"])
+
+
+def test_synthetic_collection_is_seeded_well_formed_and_shaped_like_the_bundled_one(tmp_path, bundled):
+    a, b, c = (tmp_path / f"{n}.jsonl" for n in "abc")
+    synth.write(a, papers=300, seed=1)
+    synth.write(b, papers=300, seed=1)
+    synth.write(c, papers=300, seed=2)
+    assert a.read_bytes() == b.read_bytes() != c.read_bytes()
+
+    corpus = read_corpus([a])
+    assert corpus.problems == [] and corpus.duplicates == 0
+    assert len({p.base_id for p in corpus.papers}) == 300
+    assert not {p.base_id for p in corpus.papers} & {p.base_id for p in bundled.papers}
+    assert all(p.base_id.startswith("29") for p in corpus.papers)
+    names = synth.Vocabulary(bundled.papers).names
+    assert "XY-Tokenizer" in names and "CMI-Bench" in names
+    text = a.read_text(encoding="utf-8")
+    assert not [n for n in names if n in text], "a synthetic paper must not carry a real paper's name"
+
+    def shape(papers):
+        chunks = sum(len(chunk_paper(p)) for p in papers) / len(papers)
+        chinese = sum(p.language == "zh" for p in papers) / len(papers)
+        length = statistics.median(len(p.summary) for p in papers)
+        return chunks, chinese, length
+
+    (chunks, chinese, length), (real_chunks, real_chinese, real_length) = shape(corpus.papers), shape(bundled.papers)
+    assert abs(chunks - real_chunks) < 0.5
+    assert abs(chinese - real_chinese) < 0.05
+    assert 0.8 < length / real_length < 1.2
+    assert len(corpus.papers) > 300  # some papers come in several versions

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from llama_index.core.embeddings import MockEmbedding
 
+from bench import synth
 from conftest import BIN, run_cli
 from index.store import open_store
 from index.chunking import chunk_paper
 from index.corpus import read_corpus
 from index.errors import EmbedderMismatch
-from index.ingest import ingest
+from index.ingest import PAPERS_PER_BATCH, IngestProgress, ingest
 from index.search import search
 from index.settings import BUNDLED_CORPUS, IndexSettings
 
@@ -131,7 +134,7 @@ def test_ingest_killed_half_way_then_rerun_ends_with_exact_chunks(tmp_path):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         seen += proc.stderr.read(1)
-        if "/" in seen and any(f" {n}/" in seen for n in range(1, 300)) and "100%" not in seen:
+        if re.search(r" [1-9]\d* chunks embedded", seen) and "100%" not in seen:
             break
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -215,3 +218,56 @@ def test_unreachable_chroma_server_is_one_line(tmp_path):
     assert result.returncode == 1
     assert "cannot reach the Chroma server" in result.stderr and "Traceback" not in result.stderr
     assert time.monotonic() - started < 30
+
+
+class _FirstBatchWritten(Exception):
+    pass
+
+
+def _first_batch(path: Path, data_dir: Path) -> IngestProgress:
+    """Ingest ``path`` until its first batch is in the store; returns the progress at that moment."""
+    steps = []
+
+    def stop(step: IngestProgress) -> None:
+        steps.append(step)
+        raise _FirstBatchWritten
+
+    store = open_store(IndexSettings(data_dir=data_dir))
+    with pytest.raises(_FirstBatchWritten):
+        ingest([path], store, lambda: MockEmbedding(embed_dim=8), progress=stop)
+    assert store.count() > 0
+    return steps[0]
+
+
+def test_ingest_streams_the_file_a_batch_at_a_time(tmp_path):
+    # The first batch is written after reading the same few rows whether the file is small or
+    # twenty times larger: rows are not all read (and held) before work starts.
+    small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"
+    synth.write(small, papers=20, seed=3)
+    synth.write(large, papers=400, seed=3)
+    first_small = _first_batch(small, tmp_path / "a")
+    first_large = _first_batch(large, tmp_path / "b")
+    assert first_small.versions == first_large.versions == PAPERS_PER_BATCH
+    assert first_small.bytes_read == first_large.bytes_read < first_small.bytes_total
+    assert first_large.bytes_total == large.stat().st_size > 10 * first_small.bytes_total
+
+
+def test_a_paper_with_more_chunks_than_chromas_largest_batch_is_stored_whole(tmp_path):
+    store = open_store(IndexSettings(data_dir=tmp_path / "data"))
+    limit = store.client.get_max_batch_size()
+    summary = "\n\n".join(f"段落{i}。" for i in range(limit + 10))
+    path = tmp_path / "huge.jsonl"
+    path.write_text(json.dumps({"arxiv_id": "2901.00001v1", "title": "Huge", "summary": summary},
+                               ensure_ascii=False) + "\n", encoding="utf-8")
+    report = ingest([path], store, lambda: MockEmbedding(embed_dim=8))
+    assert report.chunks > limit
+    assert store.count() == report.chunks == report.embedded_chunks
+
+
+def test_all_chunks_reads_the_collection_in_pages(bundled_index, monkeypatch):
+    # One unpaged read of 100k chunks fails in Chroma's SQLite; pages of 100 make 5 reads of this index.
+    store = open_store(bundled_index)
+    monkeypatch.setattr(store.client, "get_max_batch_size", lambda: 100)
+    chunks = store.all_chunks()
+    assert len(chunks) == len({c.id for c in chunks}) == store.count() == 444
+    assert all(c.text and c.metadata["arxiv_id"] for c in chunks)

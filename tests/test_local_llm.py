@@ -118,6 +118,26 @@ def test_a_hash_mismatch_names_the_parts_whose_size_looks_wrong(parts, tmp_path)
     assert not (tmp_path / "model.gguf").exists()
 
 
+def test_a_part_with_the_right_size_but_wrong_bytes_is_named_and_leaves_no_file(parts, tmp_path):
+    good = joined(parts)
+    part_hashes = [sha256(p.read_bytes()) for p in parts]
+    parts[1].write_bytes(bytes(len(parts[1].read_bytes())))  # same size, zeroed
+
+    with pytest.raises(UserError, match=r"model part 2 \(.*part02\.bin\) is corrupted: sha256 [0-9a-f]{64}, "
+                                        r"expected " + part_hashes[1]):
+        assemble_model(parts, tmp_path / "cache" / "model.gguf", sha256(good), len(good), part_hashes)
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_the_recorded_part_hashes_are_those_of_the_installed_packages():
+    from assistant.local_llm import BUNDLED_PART_SHA256, _bundled_parts
+
+    parts = _bundled_parts()
+    assert len(parts) == len(BUNDLED_PART_SHA256)
+    assert sha256(parts[0].read_bytes()) == BUNDLED_PART_SHA256[0]
+    assert sha256(parts[-1].read_bytes()) == BUNDLED_PART_SHA256[-1]
+
+
 def test_a_truncated_part_is_named_before_anything_is_copied(parts, tmp_path):
     good = joined(parts)
     parts[1].write_bytes(parts[1].read_bytes()[:10])

@@ -25,9 +25,7 @@ from assistant.answer import Answer, SentenceVerdict, Source
 from assistant.settings import Settings
 from conftest import BIN, free_port
 from index.corpus import read_corpus
-from index.ingest import ingest
 from index.settings import BUNDLED_CORPUS
-from index.store import open_store
 from ui.app import (ChatService, answer_markdown, build_app, cited_evidence, engine_history, final_markdown,
                     from_display, is_loopback, launch, parse_auth, sources_html, to_display)
 from ui.feedback import FeedbackLog
@@ -54,14 +52,10 @@ def running_app(settings: Settings, embed_model, auth: str | None = None):
 
 
 @pytest.fixture(scope="module")
-def ui_settings(e5, tmp_path_factory):
-    # An index of its own: after the index tests, the session's shared index was seen empty from here
-    # in full runs (not explained yet). Feedback goes to the data directory; a dead port makes the
-    # openai backend fail for real.
-    settings = Settings(data_dir=tmp_path_factory.mktemp("ui-index"), backend="extractive",
-                        openai_base_url=f"http://127.0.0.1:{free_port()}/v1", queue_size=32)
-    ingest([BUNDLED_CORPUS], open_store(settings), lambda: e5)
-    return settings
+def ui_settings(bundled_index):
+    # Feedback goes to the data directory; a dead port makes the openai backend fail for real.
+    return Settings(**bundled_index.model_dump(), backend="extractive",
+                    openai_base_url=f"http://127.0.0.1:{free_port()}/v1", queue_size=32)
 
 
 @pytest.fixture(scope="module")
@@ -255,7 +249,7 @@ def test_serve_builds_a_missing_index_with_progress_then_serves_with_login(tmp_p
         _wait_for_server(proc, f"http://127.0.0.1:{port}/", log)
         output = log.read_text()
         assert "no index yet" in output and "building it first" in output
-        assert "embedding" in output and "2 versions of 2 papers" in output  # the progress bar, then the report
+        assert "ingesting" in output and "2 versions of 2 papers" in output  # the progress bar, then the report
         assert "warning" not in output  # loopback by default
         with pytest.raises(Exception):
             client(f"http://127.0.0.1:{port}/")

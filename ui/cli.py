@@ -15,9 +15,9 @@ import click
 
 from index.embedders import load_embedder
 from index.errors import UserError
+from index.ingest import IngestProgress
 from index.ingest import ingest as run_ingest
 from index.ingest import require_index
-from index.search import search as run_search
 from assistant.settings import Settings
 from index.store import PaperStore, describe_location, open_store
 
@@ -69,8 +69,10 @@ def main(ctx: click.Context, debug: bool) -> None:
 def ingest(obj: _Context, files: tuple[Path, ...], rebuild: bool, if_missing: bool) -> None:
     """Parse, validate, chunk, embed and store FILES (default: the bundled collection).
 
-    Only new or changed chunks are embedded. Rejected rows are listed as
-    file:line: reason; the good rows are still ingested, and the exit code is 1.
+    Only new or changed chunks are embedded. Files are streamed a few papers
+    at a time, so an interrupted ingest continues where it stopped when run
+    again. Rejected rows are listed as file:line: reason; the good rows are
+    still ingested, and the exit code is 1.
     """
     from tqdm import tqdm
 
@@ -81,11 +83,13 @@ def ingest(obj: _Context, files: tuple[Path, ...], rebuild: bool, if_missing: bo
     paths = list(files) or list(obj.settings.corpus)
     bar = None
 
-    def progress(done: int, total: int) -> None:
+    def progress(step: IngestProgress) -> None:
+        # The files are streamed, so the bar (and its ETA) counts bytes read, not chunks.
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
-        bar.update(done - bar.n)
+            bar = tqdm(total=step.bytes_total, unit="B", unit_scale=True, desc="ingesting", file=sys.stderr)
+        bar.set_postfix_str(f"{step.versions} versions, {step.embedded_chunks} chunks embedded", refresh=False)
+        bar.update(step.bytes_read - bar.n)
 
     report = run_ingest(paths, store, lambda: load_embedder(obj.settings), rebuild=rebuild, progress=progress)
     if bar is not None:
@@ -100,24 +104,30 @@ def ingest(obj: _Context, files: tuple[Path, ...], rebuild: bool, if_missing: bo
 @main.command()
 @click.argument("query")
 @click.option("--k", "k", default=5, show_default=True, type=click.IntRange(1, 100), help="Papers to show.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default=None,
+              help="Retriever (default: the `retrieval` setting, hybrid): the answer engine's own ranking.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
 @click.pass_obj
-def search(obj: _Context, query: str, k: int, as_json: bool) -> None:
+def search(obj: _Context, query: str, k: int, mode: str | None, as_json: bool) -> None:
     """Rank papers by how well their summaries match QUERY (English or Chinese)."""
+    from assistant.retrieval import HybridRetriever
+
     if not query.strip():
         raise UserError("the query is empty")
     store = obj.store()
     require_index(store)
-    hits = run_search(store, load_embedder(obj.settings), query, k=k)
+    retriever = HybridRetriever(store, load_embedder(obj.settings), mode or obj.settings.retrieval)
+    papers = retriever.retrieve(query, k=k).papers
     if as_json:
-        click.echo(json.dumps({"query": query, "results": [h.as_dict() for h in hits]}, ensure_ascii=False))
+        click.echo(json.dumps({"query": query, "results": [p.as_dict() for p in papers]}, ensure_ascii=False))
         return
-    for rank, hit in enumerate(hits, start=1):
-        snippet = " ".join(hit.best_chunk.text.split())
+    for rank, paper in enumerate(papers, start=1):
+        best = paper.chunks[0]
+        snippet = " ".join(best.text.split())
         snippet = snippet if len(snippet) <= 70 else snippet[:69] + "…"
-        versions = ",".join("v" + v.rsplit("v", 1)[1] for v in hit.versions)
-        click.echo(f"{rank}. {hit.score:.3f}  {hit.base_id} [{versions}]  {hit.title}\n"
-                   f"      {hit.best_chunk.metadata.get('section')}: {snippet}")
+        versions = ",".join("v" + v.rsplit("v", 1)[1] for v in paper.versions)
+        click.echo(f"{rank}. {paper.score:.3f}  {paper.base_id} [{versions}]  {paper.title}\n"
+                   f"      {best.metadata.get('section')}: {snippet}")
 
 
 def _assistant(obj: _Context, backend: str | None):
