@@ -172,8 +172,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 180.0, poll: float = 0.05) -> float:
-    """Seconds until ``url`` answers any HTTP request; raises if ``proc`` dies or ``timeout`` passes first."""
+def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 180.0, poll: float = 0.05,
+                  log: Path | None = None) -> float:
+    """Seconds until ``url`` answers any HTTP request; raises if ``proc`` dies or ``timeout`` passes first.
+
+    The error ends with the tail of ``log`` (the process's output) when given.
+    """
     started = time.perf_counter()
     while True:
         try:
@@ -182,8 +186,10 @@ def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 180.0, poll
         except urllib.error.HTTPError:  # an HTTP error status is an answer: the server is up
             return time.perf_counter() - started
         except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{' '.join(map(str, proc.args))} exited with {proc.returncode}")
-            if time.perf_counter() - started > timeout:
-                raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+            late = time.perf_counter() - started > timeout
+            if proc.poll() is not None or late:
+                proc.kill()
+                reason = f"did not answer within {timeout:.0f} s" if late else f"exited with {proc.returncode}"
+                tail = f":\n{log.read_text()[-3000:]}" if log else ""
+                raise RuntimeError(f"{' '.join(map(str, proc.args))} {reason}{tail}")
             time.sleep(poll)

@@ -23,13 +23,11 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +35,7 @@ from gradio_client import Client
 from gradio_client.utils import QueueError
 
 from assistant.settings import Settings
-from bench.common import RESULTS, machine, p50_p95, write_result
+from bench.common import RESULTS, free_port, machine, p50_p95, wait_for_http, write_result
 from evals.questions import DEV_SET, load_questions, standalone_answerable
 from ui.feedback import FeedbackLog
 
@@ -61,29 +59,10 @@ class Conversation:
     """(answer_id, verdict, comment) acknowledged by the server."""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def questions(n: int) -> list[str]:
     """``n`` single-paper dev-set questions, English and Chinese, in file order (repeated if short)."""
     pool = [q["question"] for q in standalone_answerable(load_questions(DEV_SET)) if q.get("kind") == "single"]
     return [pool[i % len(pool)] for i in range(n)]
-
-
-def wait_until_up(proc: subprocess.Popen, url: str, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise SystemExit(f"paperchat serve did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
 
 
 def run_turn(chat: Client, question: str, backend: str, seen: Conversation) -> dict | None:
@@ -152,7 +131,7 @@ def main() -> None:
                                       stdout=sink, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}/"
         try:
-            wait_until_up(server, url, log, timeout=300)
+            wait_for_http(url, server, timeout=300, log=log)
             startup_s = time.perf_counter() - started
             load_before = machine()["load_average"]
             seen = [Conversation() for _ in range(args.conversations)]

@@ -58,6 +58,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
+    """Wait for a server started by a test to answer ``url``; its log's tail explains a failure."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"{' '.join(map(str, proc.args[:4]))} did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+
+
 class ChromaServer:
     """A real `chroma run` on loopback that can be stopped and started again on the same port and path."""
 
@@ -73,16 +87,7 @@ class ChromaServer:
             self._proc = subprocess.Popen([str(BIN / "chroma"), "run", "--path", str(self.path / "db"),
                                            "--host", "127.0.0.1", "--port", str(self.port)],
                                           stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=1)
-                return
-            except OSError:
-                if self._proc.poll() is not None or time.monotonic() > deadline:
-                    self._proc.kill()
-                    raise RuntimeError(f"chroma run did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.3)
+        wait_until_up(f"{self.url}/api/v2/heartbeat", self._proc, log, timeout=60)
 
     def stop(self) -> None:
         if self._proc is None:

@@ -14,8 +14,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from assistant import prompts
 from assistant.engine import Assistant
 from assistant.local_llm import bundled_model_path
 from assistant.settings import Settings
-from conftest import free_port
+from conftest import free_port, wait_until_up
 from index.store import open_store
 
 MODEL_CACHE = Path(os.environ.get("PAPERCHAT_TEST_MODEL_CACHE", "/root/.cache/paperchat"))
@@ -97,16 +95,7 @@ def openai_server(tmp_path_factory):
                              "--model_alias", "qwen-local", "--verbose", "False"],
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/models", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"llama_cpp.server did not start: {log_path.read_text()[-2000:]}")
-            time.sleep(0.5)
+    wait_until_up(f"{url}/models", proc, log_path, timeout=120)
     yield url
     proc.terminate()
     proc.wait(timeout=20)

@@ -14,7 +14,6 @@ import socket
 import subprocess
 import threading
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from gradio_client import Client
 
 from assistant.answer import Answer, SentenceVerdict, Source
 from assistant.settings import Settings
-from conftest import BIN, free_port
+from conftest import BIN, free_port, wait_until_up
 from index.corpus import read_corpus
 from index.settings import BUNDLED_CORPUS
 from ui.app import (ChatService, answer_markdown, build_app, cited_evidence, engine_history, final_markdown,
@@ -220,19 +219,6 @@ def test_auth_is_required_when_set(ui_settings, e5):
 
 # --- `paperchat serve` -------------------------------------------------------------
 
-def _wait_for_server(proc: subprocess.Popen, url: str, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError(f"paperchat serve did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-
-
 def test_serve_builds_a_missing_index_with_progress_then_serves_with_login(tmp_path):
     papers = [p for p in read_corpus([BUNDLED_CORPUS]).papers if p.arxiv_id in ("2506.11091v1", "2506.11079v1")]
     corpus = tmp_path / "two.jsonl"
@@ -246,7 +232,7 @@ def test_serve_builds_a_missing_index_with_progress_then_serves_with_login(tmp_p
         proc = subprocess.Popen([str(BIN / "paperchat"), "serve", "--backend", "extractive"], env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
     try:
-        _wait_for_server(proc, f"http://127.0.0.1:{port}/", log)
+        wait_until_up(f"http://127.0.0.1:{port}/", proc, log, timeout=180)
         output = log.read_text()
         assert "no index yet" in output and "building it first" in output
         assert "ingesting" in output and "2 versions of 2 papers" in output  # the progress bar, then the report
