@@ -120,7 +120,7 @@ def compose(comparison: Comparison, language: str) -> tuple[str, list[str]]:
     lines = list(framing)
     for heading, quotes in comparison.sections:
         framing.append(heading[language])
-        lines.append(heading[language])
+        lines += ["", heading[language]]  # a blank line, or markdown continues the list item above
         lines.extend(f"- {_label(v)}: {q} [arXiv:{v}]" for v in versions for q in quotes.get(v, []))
     return "\n".join(lines), framing
 
