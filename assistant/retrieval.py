@@ -105,10 +105,12 @@ class HybridRetriever:
     """
 
     def __init__(self, store: PaperStore, embed_model: BaseEmbedding, mode: str = "hybrid",
-                 reranker_model: str | None = None):
+                 reranker_model: str | None = None, candidates: int = CANDIDATE_CHUNKS):
         self.store = store
         self.embed_model = embed_model
         self.mode = mode
+        self.candidates = candidates
+        """Chunks each of dense and BM25 hands to the fusion."""
         self.reranker = None
         if reranker_model:
             from llama_index.core.postprocessor import SentenceTransformerRerank
@@ -212,7 +214,7 @@ class HybridRetriever:
         """
         if not self.chunks:
             return []
-        hits = self.store.nearest(self._vector(question), min(CANDIDATE_CHUNKS, len(self.chunks)), where)
+        hits = self.store.nearest(self._vector(question), min(self.candidates, len(self.chunks)), where)
         known = self._by_id
         return [StoredChunk(i, known[i].text, known[i].metadata, score) for i, score in hits if i in known]
 
@@ -221,7 +223,7 @@ class HybridRetriever:
         if not tokens:
             return []
         scores = self._bm25.get_scores(tokens)
-        best = scores.argsort()[::-1][:CANDIDATE_CHUNKS]
+        best = scores.argsort()[::-1][:self.candidates]
         c = self.chunks
         return [StoredChunk(c[i].id, c[i].text, c[i].metadata, float(scores[i])) for i in best if scores[i] > 0]
 

@@ -56,6 +56,19 @@ def test_hybrid_beats_dense_and_bm25_alone_on_the_dev_set(bundled_index, e5):
     assert hit1["hybrid"] > max(hit1["dense"], hit1["bm25"]), hit1
 
 
+def test_candidates_bound_what_dense_and_bm25_hand_to_the_fusion(bundled_index, e5):
+    from assistant.retrieval import HybridRetriever
+
+    question = "LLM reward model for ASR domain adaptation"
+    store = open_store(bundled_index)
+    few = HybridRetriever(store, e5, "hybrid", candidates=3)
+    many = HybridRetriever(store, e5, "hybrid", candidates=200)
+    chunks_few = {c.id for p in few.retrieve(question, k=50).papers for c in p.chunks}
+    chunks_many = {c.id for p in many.retrieve(question, k=50).papers for c in p.chunks}
+    assert 0 < len(chunks_few) <= 6 < len(chunks_many)
+    assert chunks_few <= chunks_many
+
+
 def test_stream_sends_sources_first_then_text_then_the_verified_answer(extractive):
     events = list(extractive.stream("LLM reward model for ASR domain adaptation"))
     assert isinstance(events[0], SourcesReady) and events[0].sources
