@@ -27,6 +27,8 @@ from index.store import PaperStore, StoredChunk
 
 RRF_K = 10
 CANDIDATE_CHUNKS = 80
+MAX_CANDIDATE_CHUNKS = 320
+CHUNKS_PER_CANDIDATE = 300
 RERANK_CANDIDATES = 12
 _ID_IN_TEXT_RE = re.compile(r"(?<![\d.])(?:arxiv:\s*)?(\d{4}\.\d{4,5}(?:v\d+)?)(?![\d])", re.IGNORECASE)
 _ACRONYM_RE = re.compile(r"\b[A-Z][A-Z0-9]{1,9}\b")
@@ -53,6 +55,15 @@ def tokenize(text: str) -> list[str]:
 def find_arxiv_ids(text: str) -> list[str]:
     """arXiv identifiers mentioned in a question, as written (with version if given)."""
     return [m for m in _ID_IN_TEXT_RE.findall(text) if parse_arxiv_id(m)]
+
+
+def candidate_count(chunks: int) -> int:
+    """Chunks each of dense and BM25 hands to the fusion: 80, and more in a crowded collection.
+
+    In the needle run (the 56 real papers among 100k synthetic chunks, ``bench.needle``), 320
+    candidates lifted hybrid hit@1 from 0.386 to 0.455 for 4 ms more per question; 1280 added 0.02.
+    """
+    return max(CANDIDATE_CHUNKS, min(MAX_CANDIDATE_CHUNKS, chunks // CHUNKS_PER_CANDIDATE))
 
 
 @dataclass
@@ -105,12 +116,10 @@ class HybridRetriever:
     """
 
     def __init__(self, store: PaperStore, embed_model: BaseEmbedding, mode: str = "hybrid",
-                 reranker_model: str | None = None, candidates: int = CANDIDATE_CHUNKS):
+                 reranker_model: str | None = None, candidates: int | None = None):
         self.store = store
         self.embed_model = embed_model
         self.mode = mode
-        self.candidates = candidates
-        """Chunks each of dense and BM25 hands to the fusion."""
         self.reranker = None
         if reranker_model:
             from llama_index.core.postprocessor import SentenceTransformerRerank
@@ -118,6 +127,8 @@ class HybridRetriever:
             self.reranker = SentenceTransformerRerank(model=reranker_model, top_n=RERANK_CANDIDATES, device="cpu")
         self._last_query: tuple[str | None, list[float]] = (None, [])
         self.chunks = store.all_chunks()
+        self.candidates = candidates or candidate_count(len(self.chunks))
+        """Chunks each of dense and BM25 hands to the fusion."""
         self._by_id = {c.id: c for c in self.chunks}
         self._by_version: dict[str, list[StoredChunk]] = {}
         for chunk in sorted(self.chunks, key=lambda c: c.metadata["chunk_index"]):

@@ -6,7 +6,7 @@ each size it measures
 
 * the insert rate of the chunks added since the last size (chunks/s);
 * query latency p50/p95 through paperchat's own ``PaperStore.query`` with
-  k=80 (the retriever's CANDIDATE_CHUNKS) and k=10, for the real query
+  k=80 (the retriever's smallest candidate count) and k=10, for the real query
   embeddings of the development set's questions;
 * the server's memory (VmRSS now, VmHWM peak, from /proc) and disk (du);
 * optionally (``--startup-at``) what building paperchat's ``HybridRetriever``

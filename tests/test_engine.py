@@ -69,6 +69,13 @@ def test_candidates_bound_what_dense_and_bm25_hand_to_the_fusion(bundled_index, 
     assert chunks_few <= chunks_many
 
 
+def test_a_crowded_collection_gets_more_candidates():
+    from assistant.retrieval import candidate_count
+
+    assert candidate_count(444) == candidate_count(24_000) == 80
+    assert 80 < candidate_count(60_000) < candidate_count(96_000) == 320 == candidate_count(1_000_000)
+
+
 def test_stream_sends_sources_first_then_text_then_the_verified_answer(extractive):
     events = list(extractive.stream("LLM reward model for ASR domain adaptation"))
     assert isinstance(events[0], SourcesReady) and events[0].sources
