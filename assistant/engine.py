@@ -127,8 +127,8 @@ class Assistant:
         verdicts = self.verify(text, sources, framing)
         timings["verification"] = _ms(started)
         if not any(v.supported for v in verdicts):
-            yield finish(self._abstention(sources, language), "unsupported", sources, rejected_citations=rejected,
-                         sentences=verdicts)
+            yield finish(self._abstention(sources, language, prompts.UNSUPPORTED), "unsupported", sources,
+                         rejected_citations=rejected, sentences=verdicts)
             return
         cited = list(dict.fromkeys(cited + [c for v in verdicts for c in v.citations]))
         supported = {c: all(v.supported for v in verdicts if c in v.citations) for c in cited}
@@ -229,11 +229,11 @@ class Assistant:
         return question, notices
 
     @staticmethod
-    def _abstention(sources: list[Source], language: str) -> str:
+    def _abstention(sources: list[Source], language: str, opening: dict[str, str] = prompts.ABSTAIN) -> str:
         newest = {}
         for source in sources:  # one line per paper, even when several versions were shown
             newest.setdefault(source.base_id, (source.title, source.arxiv_id))
-        return prompts.ABSTAIN[language] + " " + _closest(list(newest.values()), language)
+        return opening[language] + " " + _closest(list(newest.values()), language)
 
 
 def answer_messages(question: str, language: str, sources: list[Source]) -> list[ChatMessage]:

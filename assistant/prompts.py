@@ -41,6 +41,11 @@ ABSTAIN = {
     "en": "The collection does not answer this question.",
     "zh": "本文集中的论文没有回答这个问题。",
 }
+UNSUPPORTED = {
+    "en": "The answer the model wrote is not supported by the evidence it cites, so it is not shown.",
+    "zh": "模型写出的回答没有得到所引证据的支持，因此不予显示。",
+}
+"""When the model answered but no sentence passed the support check: the collection may still hold the answer."""
 CLOSEST = {
     "en": "Closest papers in the collection: {papers}.",
     "zh": "集合中最接近的论文：{papers}。",

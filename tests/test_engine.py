@@ -182,7 +182,9 @@ def test_sentinel_reply_becomes_an_abstention_with_closest_papers(bundled_index,
 
 def test_answer_with_no_supported_sentence_abstains(bundled_index, e5):
     answer = scripted(bundled_index, e5, "The WER fell to 1.2% [arXiv:2506.11079v1].").ask("儿童朗读错误检测的结果")
-    assert answer.abstained and answer.citations == []
+    assert answer.abstained and answer.citations == [] and answer.abstention_reason == "unsupported"
+    # The collection does answer this; only the draft was wrong, and the user is told which.
+    assert answer.text.startswith("模型写出的回答没有得到所引证据的支持") and "2506.11079v1" in answer.text
 
 
 def test_poisoned_summary_cannot_change_the_citation_rules(tmp_path, e5, bundled_index):

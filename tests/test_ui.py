@@ -296,6 +296,13 @@ def test_markup_from_users_corpus_and_model_is_shown_as_text():
     assert '<li class="pc-cited" title="An answer sentence cites this">safe</li>' in cards
 
 
+def test_an_unsupported_draft_is_labelled_apart_from_a_question_the_collection_cannot_answer():
+    unsupported = final_markdown(Answer("q", "q", "not shown", True, abstention_reason="unsupported"))
+    no_answer = final_markdown(Answer("q", "q", "not here", True, abstention_reason="no_answer"))
+    assert "No supported answer" in unsupported and "No answer in the collection" not in unsupported
+    assert "No answer in the collection" in no_answer
+
+
 def test_answer_display_round_trips_into_the_engine_history():
     verdicts = [SentenceVerdict("LAIL improves WER [arXiv:2506.22846v1]", ["2506.22846v1"], True, "lexical"),
                 SentenceVerdict("It is the best <b>ever</b>. [arXiv:2506.22846v1]", ["2506.22846v1"], False, "embedding")]

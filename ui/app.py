@@ -249,7 +249,8 @@ def grounding_html(answer: Answer) -> str:
 def final_markdown(answer: Answer) -> str:
     """The verified answer as shown: abstentions labelled, citations linked, grounding underneath."""
     if answer.abstained:
-        head = '<div class="pc-abstain">No answer in the collection</div>'
+        label = "No supported answer" if answer.abstention_reason == "unsupported" else "No answer in the collection"
+        head = f'<div class="pc-abstain">{label}</div>'
         notes = "".join(f'<span class="pc-note">{to_display(n)}</span>' for n in answer.notices)
         return head + "\n\n" + answer_markdown(answer.text) + (f'\n\n<div class="pc-foot">{notes}</div>' if notes else "")
     foot = grounding_html(answer)
