@@ -111,8 +111,8 @@ class HybridRetriever:
     """Dense + BM25 over one collection, fused per paper.
 
     The BM25 index is built in memory from the collection's documents when the
-    retriever is created (the collection holds a few thousand chunks at most
-    on one machine).
+    retriever is created: instant for the bundled collection, 26.5 s and 1.1 GB
+    at 100k chunks (docs/performance.md).
     """
 
     def __init__(self, store: PaperStore, embed_model: BaseEmbedding, mode: str = "hybrid",
