@@ -38,7 +38,8 @@ class SentenceVerdict:
     supported: bool
     method: str
     """Which check decided: ``lexical``, ``llm``, ``embedding``; ``attributed`` when the model gave no
-    citation and the checks found the supporting source; ``uncited`` when none supports it."""
+    citation and the checks found the supporting source; ``uncited`` when none supports it; ``quoted`` when
+    the sentence is a quote of the evidence (a repaired sentence or a quoted answer)."""
 
 
 @dataclass
@@ -56,6 +57,10 @@ class Answer:
     rejected_citations: list[str] = field(default_factory=list)
     """Citations the model made to things that were not in the evidence; removed from the text."""
     notices: list[str] = field(default_factory=list)
+    dropped: list[SentenceVerdict] = field(default_factory=list)
+    """Sentences of the model's draft that no evidence supports or resembles: removed from the text."""
+    quoted: bool = False
+    """The model's draft failed the support check and the answer quotes the evidence instead (labelled)."""
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -77,6 +82,9 @@ class Answer:
                           for s in self.sentences],
             "rejected_citations": self.rejected_citations,
             "notices": self.notices,
+            "quoted": self.quoted,
+            "dropped_sentences": [{"text": s.text, "citations": s.citations, "method": s.method}
+                                  for s in self.dropped],
         }
 
 

@@ -22,6 +22,7 @@ from assistant.answer import Answer, AnswerDone, SentenceVerdict, Source, Source
 from assistant.backends import backend_location, load_llm
 from assistant.citations import Citation, normalize_citations, sentence_citations, split_answer_sentences, \
     strip_citations
+from assistant.answerability import answerability
 from assistant.evidence import select_evidence
 from assistant.retrieval import HybridRetriever, find_arxiv_ids
 from assistant.settings import Settings
@@ -49,6 +50,10 @@ class Assistant:
         self.embed_model = embed_model or load_embedder(settings)
         self.retriever = HybridRetriever(self.store, self.embed_model, settings.retrieval, settings.reranker_model)
         self.llm = llm if llm is not None or settings.backend == "extractive" else load_llm(settings)
+        # The model reads meaning across languages where e5 similarity cannot (an English sentence restating
+        # Chinese evidence); it judges in a context of its own so the answer prompt's cache survives.
+        self.judge_llm = (self.llm.sibling(JUDGE_CONTEXT) if settings.judge == "llm" and hasattr(self.llm, "sibling")
+                          else None)
         self.paper_count = len({c.metadata["base_id"] for c in self.retriever.chunks})
 
     def ask(self, question: str, history: list[dict] | None = None, language: str | None = None,
@@ -78,11 +83,12 @@ class Assistant:
         standalone = self.condense(question, history or [])
         retrieval = self.retriever.retrieve(standalone, k=top_k or self.settings.top_k)
         timings = {"retrieval": _ms(started)}
+        dropped: list[SentenceVerdict] = []
 
         def finish(text: str, reason: str | None, sources: list[Source], **extra) -> AnswerDone:
             timings["total"] = _ms(started)
             return AnswerDone(Answer(question, standalone, text, reason is not None, abstention_reason=reason,
-                                     sources=sources, notices=notices, timings_ms=timings, **extra))
+                                     sources=sources, notices=notices, timings_ms=timings, dropped=dropped, **extra))
 
         closest = _closest([(p.title, p.newest) for p in retrieval.papers], language)
         if retrieval.missing_ids and not (set(find_arxiv_ids(standalone)) - set(retrieval.missing_ids)):
@@ -112,6 +118,10 @@ class Assistant:
             deltas, framing = None, []
         timings["evidence"] = _ms(started)
         yield SourcesReady(sources)
+        if self.llm is None and deltas is None and not self.answerable(standalone, sources, retrieval):
+            # Without a model nothing else can tell that the paper found does not give the fact asked.
+            yield finish(self._abstention(sources, language), "no_answer", sources)
+            return
 
         raw = ""
         for delta in deltas or self._generate(standalone, language, sources):
@@ -120,14 +130,32 @@ class Assistant:
             raw += delta
             yield TextDelta(delta)
 
-        if prompts.NO_ANSWER in raw:
-            yield finish(self._abstention(sources, language), "no_answer", sources)
-            return
-        text, cited, rejected = normalize_citations(raw.strip(), [s.arxiv_id for s in sources])
-        verdicts = self.verify(text, sources, framing)
+        if deltas is not None:  # a composed version answer quotes the text; nothing to repair
+            text, cited, rejected = normalize_citations(raw.strip(), [s.arxiv_id for s in sources])
+            verdicts = self.verify(text, sources, framing)
+        elif prompts.NO_ANSWER in raw:
+            text, cited, rejected, verdicts = "", [], [], []
+        else:
+            text, cited, rejected = normalize_citations(raw.strip(), [s.arxiv_id for s in sources])
+            verdicts = self.verify(text, sources, framing)
+            text, verdicts, dropped[:] = self.repair(text, verdicts, sources)
+            if dropped:
+                notices.append(prompts.DROPPED[language].format(count=len(dropped)))
         timings["verification"] = _ms(started)
         if not any(v.supported for v in verdicts):
-            yield finish(self._abstention(sources, language, prompts.UNSUPPORTED), "unsupported", sources,
+            reason = "no_answer" if prompts.NO_ANSWER in raw else "unsupported"
+            if sources and self.answerable(standalone, sources, retrieval):
+                # The model refused or wrote nothing the evidence supports, yet the evidence answers:
+                # quote it, labelled as quoted, rather than refuse.
+                text = quoted_answer(sources, language)
+                notices[:] = [n for n in notices if n != prompts.DROPPED[language].format(count=len(dropped))]
+                verdicts = self.verify(text, sources, [prompts.QUOTED_INTRO[language]])
+                cited = list(dict.fromkeys(c for v in verdicts for c in v.citations))
+                yield finish(text, None, sources, rejected_citations=rejected, sentences=verdicts, quoted=True,
+                             citations=[Citation.of(c, supported=True) for c in cited])
+                return
+            opening = prompts.UNSUPPORTED if reason == "unsupported" else prompts.ABSTAIN
+            yield finish(self._abstention(sources, language, opening), reason, sources,
                          rejected_citations=rejected, sentences=verdicts)
             return
         cited = list(dict.fromkeys(cited + [c for v in verdicts for c in v.citations]))
@@ -135,15 +163,51 @@ class Assistant:
         yield finish(annotate(text, verdicts), None, sources, rejected_citations=rejected, sentences=verdicts,
                      citations=[Citation.of(c, supported=supported[c]) for c in cited])
 
+    def repair(self, text: str, verdicts: list[SentenceVerdict],
+               sources: list[Source]) -> tuple[str, list[SentenceVerdict], list[SentenceVerdict]]:
+        """Replace each unsupported sentence by the evidence sentence it restates, or drop it.
+
+        A small model often paraphrases the right sentence but swaps a number or adds a name; the evidence
+        sentence it was closest to (e5 similarity ≥ :data:`QUOTE_SIMILARITY`, among the sources it cited, or
+        all sources when it cited none) is shown instead, quoted and labelled. A sentence close to no evidence
+        is removed, never shown unmarked. Returns the text, the verdicts kept and the verdicts dropped.
+        """
+        by_id = {s.arxiv_id: s for s in sources}
+        judge = EmbeddingJudge(self.embed_model)
+        kept, dropped = [], []
+        for verdict in verdicts:
+            if verdict.supported:
+                kept.append(verdict)
+                continue
+            pool = [by_id[c] for c in verdict.citations if c in by_id] or sources
+            candidates = [(source, sentence) for source in pool for sentence in source.sentences]
+            claim = strip_citations(verdict.text).replace(prompts.UNSUPPORTED_MARK.strip(), "").strip()
+            scored = [(judge.similarity(claim, [sentence]), source, sentence) for source, sentence in candidates]
+            best = max(scored, key=lambda item: item[0], default=None)
+            if best and best[0] >= QUOTE_SIMILARITY:
+                _, source, sentence = best
+                language = detect_language(claim)
+                quote = f"“{sentence}” {prompts.QUOTE_MARK[language]} [arXiv:{source.arxiv_id}]"
+                text = text.replace(verdict.text, quote, 1)
+                kept.append(SentenceVerdict(quote, [source.arxiv_id], True, "quoted"))
+            else:
+                text = _remove(text, verdict.text)
+                dropped.append(verdict)
+        return text, kept, dropped
+
+    def answerable(self, question: str, sources: list[Source], retrieval) -> bool:
+        """Does the evidence shown state what the question asks? Decides between a quoted answer and abstaining."""
+        texts = {p.base_id: " ".join([p.title] + [c.text for v in p.versions for c in self.retriever.chunks_of(v)])
+                 for p in retrieval.papers}
+        return answerability(question, sources, retrieval, texts) >= MIN_ANSWERABILITY
+
     def verify(self, text: str, sources: list[Source], framing: list[str] = ()) -> list[SentenceVerdict]:
         """A support verdict for each sentence of ``text`` against the evidence it cites.
 
         ``framing`` lines (headings of a composed answer) state nothing about the papers and are not checked.
         """
         by_id = {s.arxiv_id: s for s in sources}
-        judges = [LexicalJudge()]
-        if self.settings.judge == "llm" and hasattr(self.llm, "yes_probability"):
-            judges.append(LLMJudge(self.llm))
+        judges = [LexicalJudge()] + ([LLMJudge(self.judge_llm)] if self.judge_llm is not None else [])
         judge = CascadeJudge(judges + [EmbeddingJudge(self.embed_model)])
         verdicts = []
         carried: list[str] = []
@@ -173,10 +237,11 @@ class Assistant:
 
         Small models often state a correct fact and forget the ID; the judge, not the model, decides.
         """
-        for source in sources:
-            supported, _ = judge.decide(claim, [source.title, *source.sentences])
-            if supported:
-                return SentenceVerdict(sentence, [source.arxiv_id], True, "attributed")
+        # The source whose best sentence is closest, then one verdict: the model judges once, not per source.
+        embedding = next(j for j in judge.judges if isinstance(j, EmbeddingJudge))
+        ranked = sorted(sources, key=lambda s: -embedding.similarity(claim, [s.title, *s.sentences]))
+        if ranked and judge.decide(claim, [ranked[0].title, *ranked[0].sentences])[0]:
+            return SentenceVerdict(sentence, [ranked[0].arxiv_id], True, "attributed")
         return SentenceVerdict(sentence, [], False, "uncited")
 
     def condense(self, question: str, history: list[dict]) -> str:
@@ -272,7 +337,7 @@ def condense(question: str, history: list[dict]) -> str:
         return question
     last_user = next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
     last_answer = next((m["content"] for m in reversed(history) if m.get("role") == "assistant"), "")
-    ids = list(dict.fromkeys(find_arxiv_ids(last_answer)))[:2]
+    ids = list(dict.fromkeys(find_arxiv_ids(last_answer)))[:4]
     context = "; ".join(part for part in (last_user, " ".join(ids)) if part)
     return f"{question} ({context})" if context else question
 
@@ -301,6 +366,30 @@ def annotate(text: str, verdicts: list[SentenceVerdict]) -> str:
         elif verdict.method == "attributed":
             text = text.replace(verdict.text, f"{verdict.text} [arXiv:{verdict.citations[0]}]", 1)
     return text
+
+
+JUDGE_CONTEXT = 2048
+"""Context size of the support judge's own llama.cpp context (its prompts are one evidence block and a claim)."""
+MIN_ANSWERABILITY = 0.99
+"""Every specific term of the question must be in the retrieved papers (assistant/answerability.py)."""
+QUOTE_SIMILARITY = 0.84
+"""e5 similarity from which an unsupported sentence is taken to restate an evidence sentence (then quoted)."""
+
+
+def quoted_answer(sources: list[Source], language: str) -> str:
+    """The top paper's two sentences that best answer the question, quoted with its title and ID."""
+    top = sources[0]
+    lines = [prompts.QUOTED_INTRO[language]]
+    lines += [f"- {top.title}: “{sentence}” [arXiv:{top.arxiv_id}]" if not n else f"- “{sentence}” [arXiv:{top.arxiv_id}]"
+              for n, sentence in enumerate(top.sentences[:2])]
+    return "\n".join(lines)
+
+
+def _remove(text: str, sentence: str) -> str:
+    """``text`` without ``sentence``; a line left empty (or holding only a list marker) goes too."""
+    text = text.replace(sentence, "", 1)
+    lines = [line.rstrip() for line in text.splitlines()]
+    return "\n".join(line for line in lines if re.search(r"\w", line)).strip()
 
 
 def _ms(started: float) -> float:

@@ -1,9 +1,16 @@
 """Choose the evidence sentences shown to the model, within a token budget.
 
-Time to the first token is prompt tokens ÷ prefill rate (~85 tokens/s for
-the bundled 1.5B model on 2 cores), so the model gets the sentences that
-matter, not whole summaries: the best-matching chunks of each retrieved
-paper, best paper first, until the budget is spent.
+Time to the first token is prompt tokens ÷ prefill rate, so the model gets
+the sentences that answer *this* question, not whole summaries:
+
+* every sentence of a retrieved paper is scored for the question: the share
+  of the question's (IDF-weighted) terms it holds, the dense similarity of its
+  chunk, and whether it holds the kind of fact asked ("how many / 多少" wants
+  numbers, "which dataset / 叫什么" wants names);
+* the budget goes to the papers that dominate the ranking: a paper's share
+  grows with the twelfth power of its fused score relative to the best one, so
+  a clear winner gets most of the room and close contenders share it, and
+  every paper still shows its best sentence.
 
 Versions: the newest version of a paper is the evidence by default. When the
 question asks about versions, or names one, each version whose text differs
@@ -15,15 +22,34 @@ from __future__ import annotations
 import re
 
 from assistant.answer import Source
-from assistant.retrieval import HybridRetriever, Retrieval
+from assistant.retrieval import HybridRetriever, PaperResult, Retrieval, tokenize
 from index.chunking import split_sentences
 from index.corpus import parse_arxiv_id
 from index.store import StoredChunk
 
 _VERSION_QUESTION_RE = re.compile(r"\bversions?\b|\bv\d\b|版本|哪一版|改动|变化|更新|revis", re.IGNORECASE)
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*\+?%?")
-# Share of the budget for the 1st, 2nd, ... paper: the best match deserves the most room.
+# Share of the budget for the 1st, 2nd, ... paper of a version question.
 _SHARES = (0.4, 0.25, 0.2, 0.15, 0.1, 0.1)
+# Questions that ask for a quantity or for a name: sentences holding that kind of fact come first.
+QUANTITY_RE = re.compile(
+    r"how (?:many|much|large|big|fast|long|often|well)|\bnumber of\b|percent|\brates?\b|\bscores?\b|accura|"
+    r"improv|reduc|\bgains?\b|faster|speed|\bsize\b|\bhours?\b|\bsamples?\b|"
+    r"多少|几[个种项类倍小]|多大|多快|多长|多高|提升|提高|降低|减少|下降|百分|比例|倍|准确率|错误率|规模|数量|时长",
+    re.IGNORECASE)
+NAME_RE = re.compile(
+    r"\b(?:which|what)\s+(?:\w+\s+)?(?:datasets?|benchmarks?|models?|methods?|corpus|corpora|languages?|metrics?|"
+    r"tools?|frameworks?|systems?|baselines?|encoders?|codecs?|tasks?)\b|\bcalled\b|\bnamed?\b|"
+    r"叫什么|名字|名称|(?:哪个|哪些|什么)(?:数据集|模型|基准|方法|框架|语言|指标|任务|编码器|系统)",
+    re.IGNORECASE)
+_NAME_IN_TEXT_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
+_DIGIT_RE = re.compile(r"(?<![A-Za-z])\d")
+# How strongly a paper's share of the budget follows its fused score relative to the best paper's.
+DOMINANCE_POWER = 12
+MIN_SENTENCE_TOKENS = 40
+"""The least room a retrieved paper gets: its best sentence, cut to this many tokens."""
+MAX_SENTENCE_TOKENS = 120
+"""A longer sentence is cut to this many tokens: one sentence can never take the whole budget."""
 
 
 def estimate_tokens(text: str) -> int:
@@ -42,6 +68,10 @@ def select_evidence(retrieval: Retrieval, retriever: HybridRetriever, question: 
     asked_versions = {parse_arxiv_id(i)[0] for i in retrieval.requested_ids
                       if "v" in i.lower() and i not in retrieval.missing_ids}
     about_versions = is_version_question(question)
+    older = asked_versions - {p.newest for p in retrieval.papers}
+    if not older and not (about_versions and any(len(p.versions) > 1 for p in retrieval.papers)):
+        # Naming the newest version (as follow-ups do) asks about the paper, not about its versions.
+        return focused_evidence(retrieval.papers, retriever, question, budget)
     sources: list[Source] = []
     for rank, paper in enumerate(retrieval.papers):
         share = int(budget * _SHARES[min(rank, len(_SHARES) - 1)])
@@ -70,6 +100,77 @@ def select_evidence(retrieval: Retrieval, retriever: HybridRetriever, question: 
                                   url=chunks[0].metadata["url"] if chunks else "", score=paper.score,
                                   sentences=sentences, versions=paper.versions))
     return sources
+
+
+def focused_evidence(papers: list[PaperResult], retriever: HybridRetriever, question: str,
+                     budget: int) -> list[Source]:
+    """The newest version of each paper, with its sentences that best answer ``question``.
+
+    Each paper gets a share of ``budget`` by how strongly it leads the ranking; within it, sentences are
+    taken best first (see :func:`score_sentences`) and shown in that order.
+    """
+    if not papers:
+        return []
+    weights = [(p.score / papers[0].score) ** DOMINANCE_POWER if papers[0].score > 0 else 1.0 for p in papers]
+    similarities = retriever.chunk_similarities(question, [p.newest for p in papers])
+    sources = []
+    for paper, weight in zip(papers, weights):
+        share = int(budget * weight / sum(weights))
+        scored = score_sentences(question, retriever.chunks_of(paper.newest), similarities, retriever)
+        chosen, used = [], 0
+        for _, sentence in scored:
+            # A paper far behind the leader still shows its best sentence, cut to the room it has.
+            sentence = cut_sentence(sentence, MAX_SENTENCE_TOKENS if chosen else max(share, MIN_SENTENCE_TOKENS))
+            cost = estimate_tokens(sentence)
+            if chosen and used + cost > share:
+                continue  # a shorter sentence further down may still fit
+            chosen.append(sentence)
+            used += cost
+        chunks = retriever.chunks_of(paper.newest)
+        sources.append(Source(arxiv_id=paper.newest, base_id=paper.base_id, title=paper.title,
+                              url=chunks[0].metadata["url"] if chunks else "", score=paper.score,
+                              sentences=chosen, versions=paper.versions))
+    return sources
+
+
+def score_sentences(question: str, chunks: list[StoredChunk], similarities: dict[str, float],
+                    retriever: HybridRetriever) -> list[tuple[float, str]]:
+    """Every sentence of a version's body, best answer to ``question`` first, with its score.
+
+    score = 0.45 × question-term coverage (IDF-weighted) + 0.45 × its chunk's dense similarity (min-max within
+    the paper) + 0.25 when it holds the kind of fact asked (a number for "how many", a name for "which dataset").
+    """
+    terms = {t: retriever.term_weight(t) for t in tokenize(question)}
+    total = sum(terms.values()) or 1.0
+    wants_number, wants_name = bool(QUANTITY_RE.search(question)), bool(NAME_RE.search(question))
+    body = [c for c in chunks if c.metadata["section"] != "paper"]
+    sims = [similarities.get(c.id, 0.0) for c in body]
+    low, high = min(sims, default=0.0), max(sims, default=0.0)
+    scored = []
+    for chunk, sim in zip(body, sims):
+        dense = (sim - low) / (high - low) if high > low else 0.5
+        for sentence in split_sentences(chunk.text):
+            words = set(tokenize(sentence))
+            lexical = sum(w for t, w in terms.items() if t in words) / total
+            kind = 0.25 if ((wants_number and _DIGIT_RE.search(sentence))
+                            or (wants_name and _NAME_IN_TEXT_RE.search(sentence))) else 0.0
+            scored.append((0.45 * lexical + 0.45 * dense + kind, sentence))
+    scored.sort(key=lambda pair: -pair[0])
+    return scored
+
+
+def cut_sentence(sentence: str, tokens: int) -> str:
+    """``sentence`` cut to about ``tokens`` tokens, marked with "…" when cut."""
+    if estimate_tokens(sentence) <= tokens:
+        return sentence
+    low, high = 0, len(sentence)
+    while low < high:  # the longest prefix within the budget
+        middle = (low + high + 1) // 2
+        if estimate_tokens(sentence[:middle]) <= tokens:
+            low = middle
+        else:
+            high = middle - 1
+    return sentence[:low].rstrip() + "…"
 
 
 def _ranked_chunks(matched: list[StoredChunk], version_chunks: list[StoredChunk]) -> list[StoredChunk]:

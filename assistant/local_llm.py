@@ -301,6 +301,16 @@ class LocalLlamaLLM(CustomLLM):
     def class_name(cls) -> str:
         return "LocalLlamaLLM"
 
+    def sibling(self, context_window: int) -> LocalLlamaLLM:
+        """The same weights (mmapped, so not loaded twice) in a context of its own.
+
+        llama.cpp keeps one KV cache per context: a support judge that ran in the answer's context would
+        evict the answer prompt's cached system prefix, and the next question would pay its prefill again.
+        A different ``context_window`` gives a separate context (and lock) for the same file.
+        """
+        return LocalLlamaLLM(self.model_path, context_window=context_window, n_threads=self.n_threads,
+                             max_tokens=self.max_tokens, temperature=self.temperature)
+
     @property
     def metadata(self) -> LLMMetadata:
         return LLMMetadata(context_window=self.context_window, num_output=self.max_tokens, is_chat_model=True,

@@ -24,7 +24,7 @@ class Settings(IndexSettings):
     top_k: int = 4
     """Papers whose evidence is shown to the model."""
 
-    evidence_tokens: int = 200
+    evidence_tokens: int = 260
     """Budget for the evidence in the prompt: prompt tokens ÷ prefill rate is the wait for the first token."""
 
     max_answer_tokens: int = 220
@@ -52,9 +52,11 @@ class Settings(IndexSettings):
 
     max_question_chars: int = 2000
 
-    judge: Literal["cheap", "llm"] = "cheap"
-    """Support check of answer sentences: ``cheap`` (numbers and terms, then e5 similarity) or ``llm``
-    (cheap first, then the local model as a yes/no judge for sentences the cheap checks cannot decide)."""
+    judge: Literal["cheap", "llm"] = "llm"
+    """Support check of answer sentences: ``llm`` (numbers and names decide where a sentence has them, the
+    bundled model as a yes/no judge the rest; backends without log-probabilities fall back to ``cheap``) or
+    ``cheap`` (numbers and names, then e5 similarity, which cannot tell a restatement from a plausible invention:
+    see the judge table in the README)."""
 
     reranker_model: str | None = None
     """Path or name of a sentence-transformers ``CrossEncoder`` to rerank retrieved papers (none is bundled)."""

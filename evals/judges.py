@@ -18,7 +18,9 @@ the claim? Which judge answers it is a choice, and the report names it:
   The 1.5B model reads meaning well across languages but often accepts a
   swapped number or method name.
 - ``lexical+llm``: a number or term missing from the evidence rejects the
-  claim; otherwise ``llm`` decides. The best agreement of the five.
+  claim; otherwise ``llm`` decides.
+- ``lexical-then-llm``: ``lexical`` decides a claim with numbers or terms,
+  ``llm`` the rest: the answer engine's own check (``PAPERCHAT_JUDGE=llm``).
 
 How far each judge agrees with people is measured on a hand-labelled set,
 ``evals/datasets/support_pairs.jsonl``: :func:`judge_agreement`.
@@ -37,7 +39,7 @@ from assistant import support
 from assistant.citations import strip_citations
 from assistant.settings import Settings
 
-JUDGES = ("lexical", "embedding", "cheap", "llm", "lexical+llm")
+JUDGES = ("lexical", "embedding", "cheap", "llm", "lexical+llm", "lexical-then-llm")
 SUPPORT_PAIRS = Path(__file__).resolve().parent / "datasets" / "support_pairs.jsonl"
 
 LEXICAL_OVERLAP = 0.6
@@ -98,7 +100,7 @@ def load_judge(name: str, embed_model: BaseEmbedding, settings: Settings, llm=No
         return SupportJudge(name, support.EmbeddingJudge(embed_model))
     if name == "cheap":
         return SupportJudge(name, support.CascadeJudge([support.LexicalJudge(), support.EmbeddingJudge(embed_model)]))
-    if name in ("llm", "lexical+llm"):
+    if name in ("llm", "lexical+llm", "lexical-then-llm"):
         if llm is None or not hasattr(llm, "yes_probability"):
             from assistant.local_llm import LocalLlamaLLM, bundled_model_path
 
@@ -106,6 +108,8 @@ def load_judge(name: str, embed_model: BaseEmbedding, settings: Settings, llm=No
         judge = support.LLMJudge(llm)
         if name == "llm":
             return SupportJudge(name, judge)
+        if name == "lexical-then-llm":
+            return SupportJudge(name, support.CascadeJudge([support.LexicalJudge(), judge]))
         lexical = support.LexicalJudge()
         return SupportJudge(name, lambda claim, evidence: lexical(claim, evidence) is not False
                             and judge(claim, evidence))
@@ -123,7 +127,8 @@ def judge_agreement(judge: SupportJudge, pairs: list[dict]) -> dict:
     """How often ``judge`` agrees with the hand labels, overall and by kind of pair.
 
     Returns:
-        ``{"judge", "pairs", "agreement", "kappa", "false_support", "false_reject",
+        ``{"judge", "pairs", "agreement", "balanced_accuracy", "false_claim_rejection", "kappa",
+        "false_support", "false_reject",
         "by_kind": {kind: agreement}, "by_lang": {lang: agreement}, "seconds"}``;
         ``false_support`` counts unsupported pairs the judge accepted.
     """
@@ -150,6 +155,10 @@ def judge_agreement(judge: SupportJudge, pairs: list[dict]) -> dict:
         "judge": judge.name,
         "pairs": n,
         "agreement": round(observed, 3),
+        # Mean of the hit rates on supported and on unsupported pairs: a judge that says yes to everything
+        # scores 0.5 whatever the mix. false_claim_rejection is the second of the two.
+        "balanced_accuracy": _balanced(rows),
+        "false_claim_rejection": share(r for r in rows if not r[0]["supported"]),
         "kappa": round((observed - chance) / (1 - chance), 3) if chance < 1 else None,
         "false_support": sum(v and not p["supported"] for p, v, _ in rows),
         "false_reject": sum(p["supported"] and not v for p, v, _ in rows),
@@ -158,3 +167,9 @@ def judge_agreement(judge: SupportJudge, pairs: list[dict]) -> dict:
         "disagreements": [p["id"] for p, _, ok in rows if not ok],
         "seconds": round(seconds, 2),
     }
+
+
+def _balanced(rows) -> float | None:
+    rates = [sum(ok for p, _, ok in rows if p["supported"] == label) / count
+             for label in (True, False) if (count := sum(p["supported"] == label for p, _, _ in rows))]
+    return round(sum(rates) / len(rates), 3) if rates else None

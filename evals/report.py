@@ -25,6 +25,7 @@ METRIC_DOCS = {
     "citations.precision": "ALCE: citations needed to support their sentence",
     "answers.correct_paper_cited": "answerable questions answered with an expected paper cited",
     "answers.fact_recall": "expected facts found in the answer (normalised case, spaces, thousands separators)",
+    "answers.answer_coverage": "expected facts found in the evidence shown to the model (titles and sentences)",
     "answers.faithfulness": "answer sentences supported by the evidence shown",
     "abstention.accuracy": "correct / all (PaperQA2); correct = cited an expected paper, or abstained when unanswerable",
     "abstention.precision": "correct / answered (PaperQA2)",
@@ -87,6 +88,7 @@ def aggregate(records: list[dict]) -> dict:
         "answers": {
             "correct_paper_cited": m.mean([v.get("correct_paper_cited") for v in answerable]),
             "fact_recall": m.mean([v.get("fact_recall") for v in answerable]),
+            "answer_coverage": m.mean([v.get("answer_coverage") for v in answerable]),
             "faithfulness": m.mean([v.get("faithfulness") for v in answered]),
         },
         "abstention": abstention,

@@ -127,6 +127,9 @@ def _score_answer(answer: Answer, question: dict, ranked: list[str], judge: Supp
         values["correct_paper_cited"] = float(not answer.abstained and m.cites_expected(cited, expected))
         if question.get("facts"):
             values["fact_recall"] = 0.0 if answer.abstained else m.fact_recall(answer.text, question["facts"])
+            # Whatever the answer did with it: was the asked fact in front of the model at all?
+            shown_text = "\n".join(f"{s.title}\n{s.text}" for s in answer.sources)
+            values["answer_coverage"] = m.fact_recall(shown_text, question["facts"])
             values["missing_facts"] = [f for f in question["facts"] if answer.abstained or
                                        m.normalise_fact_text(f) not in m.normalise_fact_text(answer.text)]
     values["correct"] = bool(values.get("correct_paper_cited")) if answerable else answer.abstained

@@ -180,11 +180,88 @@ def test_sentinel_reply_becomes_an_abstention_with_closest_papers(bundled_index,
     assert answer.text.startswith("The collection does not answer this question.") and "2506.23325v1" in answer.text
 
 
-def test_answer_with_no_supported_sentence_abstains(bundled_index, e5):
-    answer = scripted(bundled_index, e5, "The WER fell to 1.2% [arXiv:2506.11079v1].").ask("儿童朗读错误检测的结果")
+def test_unsupported_draft_on_a_question_the_evidence_does_not_answer_abstains(bundled_index, e5):
+    answer = scripted(bundled_index, e5, "It trained on 64 A100 GPUs [arXiv:2506.23325v1].").ask(
+        "How many GPUs did the XY-Tokenizer paper train on?")
     assert answer.abstained and answer.citations == [] and answer.abstention_reason == "unsupported"
-    # The collection does answer this; only the draft was wrong, and the user is told which.
-    assert answer.text.startswith("模型写出的回答没有得到所引证据的支持") and "2506.11079v1" in answer.text
+    assert "64" not in answer.text
+    assert answer.text.startswith("The answer the model wrote is not supported") and "2506.23325v1" in answer.text
+
+
+def test_a_wrong_number_is_replaced_by_the_evidence_sentence_it_restates(bundled_index, e5):
+    # The model restates the right sentence with an invented number: the user sees the sentence as written.
+    answer = scripted(bundled_index, e5, "提示把儿童朗读的WER从9.4%降到了1.2% [arXiv:2506.11079v1]。").ask(
+        "用提示改进儿童朗读错误检测的那篇论文，WER降了多少？")
+    assert not answer.abstained and "1.2%" not in answer.text
+    assert "5.1%" in answer.text and "（原文）" in answer.text
+    quoted = [s for s in answer.sentences if s.method == "quoted"]
+    assert quoted and all(s.supported and s.citations == ["2506.11079v1"] for s in quoted)
+
+
+def test_a_refusal_with_the_answer_in_the_evidence_becomes_a_labelled_quote(bundled_index, e5):
+    answer = scripted(bundled_index, e5, "NO_ANSWER").ask(
+        "有没有论文用大语言模型的反馈来做语音识别的领域自适应？效果提升了多少？")
+    assert not answer.abstained and answer.quoted
+    assert answer.text.startswith("以下引自与问题最相关的论文摘要原文") and "21%" in answer.text
+    assert [c.arxiv_id for c in answer.citations] == ["2506.11091v1"]
+
+
+def test_an_unsupported_sentence_next_to_a_supported_one_is_dropped_and_counted(bundled_index, e5):
+    answer = scripted(bundled_index, e5, "提示把WER从9.4%降到5.1% [arXiv:2506.11079v1]。"
+                                         "The authors also won a best paper award at Interspeech 2030 "
+                                         "[arXiv:2506.11079v1].").ask("用提示改进儿童朗读错误检测的那篇论文效果如何？")
+    assert not answer.abstained and "2030" not in answer.text
+    assert any("removed" in n or "删除" in n for n in answer.notices)
+
+
+def test_evidence_for_a_how_much_question_holds_the_number(extractive):
+    # Reported at the last stop: the evidence of 2506.11091 was one sentence, without "21%".
+    answer = extractive.ask("有没有论文用大语言模型的反馈来做语音识别的领域自适应？效果提升了多少？")
+    top = answer.sources[0]
+    assert top.arxiv_id == "2506.11091v1" and "21%" in top.text
+
+
+def test_the_leading_paper_gets_most_of_the_evidence_budget(extractive):
+    sources = extractive.ask("有没有论文用大语言模型的反馈来做语音识别的领域自适应？").sources
+    sizes = [len(s.text) for s in sources]
+    assert sources[0].arxiv_id == "2506.11091v1" and sizes[0] == max(sizes) and sizes[0] > sum(sizes[1:]) / 2
+
+
+def test_an_over_long_sentence_is_cut_to_the_budget():
+    from assistant.evidence import cut_sentence, estimate_tokens
+
+    long = "语音" * 2000
+    cut = cut_sentence(long, 120)
+    assert estimate_tokens(cut) <= 121 and cut.endswith("…")
+    assert cut_sentence("short", 120) == "short"
+
+
+def test_extractive_abstains_when_the_paper_found_never_mentions_what_is_asked(extractive):
+    answer = extractive.ask("How many GPUs did the XY-Tokenizer paper train on?")
+    assert answer.abstained and answer.abstention_reason == "no_answer" and "2506.23325v1" in answer.text
+    assert not extractive.ask("XY-Tokenizer 的说话人相似度是多少？").abstained
+
+
+def test_english_prose_words_do_not_pull_the_one_english_summary_to_the_top(extractive):
+    # 2506.22846 is the one summary written in English: its prose matched every English question's words.
+    retriever = extractive.retriever
+    question = ("In the paper comparing two LLM decoders on top of a Whisper encoder for multilingual speech "
+                "recognition, which encoder and which decoder models were used?")
+    tokens = retriever.sparse_tokens(question)
+    assert "top" not in tokens and "whisper" in tokens and "multilingual" in tokens  # English prose; name; title
+    assert retriever.retrieve(question, k=3).papers[0].base_id == "2506.13596"
+    assert retriever.sparse_tokens("有没有论文研究儿童朗读错误检测？") == tokenize("有没有论文研究儿童朗读错误检测？")
+
+
+def test_no_prompt_example_names_a_paper_of_the_collection(extractive):
+    from assistant import prompts
+    from index.corpus import parse_arxiv_id
+
+    collection = {c.metadata["base_id"] for c in extractive.retriever.chunks}
+    texts = [v for v in vars(prompts).values() if isinstance(v, str)]
+    texts += [t for v in vars(prompts).values() if isinstance(v, dict) for t in v.values() if isinstance(t, str)]
+    assert not any(base in text for base in collection for text in texts)
+    assert parse_arxiv_id(prompts.EXAMPLE_ID) and prompts.EXAMPLE_ID in prompts.ANSWER_SYSTEM
 
 
 def test_poisoned_summary_cannot_change_the_citation_rules(tmp_path, e5, bundled_index):
@@ -280,8 +357,10 @@ def test_uncited_sentence_gets_the_citation_of_the_evidence_that_supports_it(bun
     assert not answer.abstained
     assert [(v.method, v.citations) for v in answer.sentences] == [("attributed", ["2506.11079v1"])]
     assert answer.text.endswith("[arXiv:2506.11079v1]")
+    # A wrong number with no citation: never shown; the evidence sentence it restates is quoted instead.
     wrong = scripted(bundled_index, e5, "词错误率从9.4%降至1.0%。").ask("儿童朗读错误检测的结果")
-    assert wrong.abstained and wrong.sentences[0].method == "uncited"
+    assert "1.0%" not in wrong.text and "5.1%" in wrong.text
+    assert [(v.method, v.citations) for v in wrong.sentences] == [("quoted", ["2506.11079v1"])]
 
 
 def test_citation_after_a_filler_sentence_belongs_to_the_next_claim(bundled_index, e5):

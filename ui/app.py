@@ -254,7 +254,9 @@ def final_markdown(answer: Answer) -> str:
         notes = "".join(f'<span class="pc-note">{to_display(n)}</span>' for n in answer.notices)
         return head + "\n\n" + answer_markdown(answer.text) + (f'\n\n<div class="pc-foot">{notes}</div>' if notes else "")
     foot = grounding_html(answer)
-    return answer_markdown(answer.text) + (f"\n\n{foot}" if foot else "")
+    # A repaired answer says so before its text: the model's own draft did not pass the check.
+    head = '<div class="pc-quoted">Quoted from the evidence</div>\n\n' if answer.quoted else ""
+    return head + answer_markdown(answer.text) + (f"\n\n{foot}" if foot else "")
 
 
 def error_markdown(message: str) -> str:
@@ -545,6 +547,7 @@ CSS = """
 .pc-unsupported { color: #b45309; font-weight: 700; cursor: help; }
 .pc-abstain, .pc-error { display: inline-block; font-size: 0.8rem; font-weight: 600; border-radius: 6px; padding: 2px 10px; }
 .pc-abstain { background: #eef2ff; color: #3730a3; }
+.pc-quoted { display: inline-block; font-size: 0.8rem; font-weight: 600; border-radius: 6px; padding: 2px 10px; background: #fef3c7; color: #92400e; }
 .pc-error { background: #fdecec; color: #9b1c1c; }
 .pc-wait { color: var(--body-text-color-subdued); font-style: italic; }
 .pc-paper { border: 1px solid var(--border-color-primary); border-radius: 12px; padding: 14px 16px;

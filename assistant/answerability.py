@@ -1,0 +1,90 @@
+"""Does the evidence answer the question? The check between a quoted answer and an abstention.
+
+A question about a real paper can still ask for a fact its summary does not
+give ("How many GPUs did X train on?"). Retrieval then finds the right paper
+with a high score, so retrieval scores cannot tell; what can is whether the
+evidence holds the *kind* of fact asked and the question's specific terms:
+
+* a question that asks for a quantity needs a number in the evidence shown,
+  one that asks for a name needs a name;
+* the question's technical terms (acronyms, names, words with digits: GPU,
+  MOS, kbps, batch) that the whole paper never mentions are facts it does not
+  give, unless the term identifies another retrieved paper.
+
+The score is the share of the question's specific terms that the top paper
+holds, zeroed when the asked kind of fact is missing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answer import Source
+from assistant.evidence import NAME_RE
+from assistant.retrieval import Retrieval
+
+# Latin terms a question may use for a field or a task, which the summaries write in Chinese (语音识别 for ASR).
+_GENERIC = frozenset("""
+    llm ai asr tts nlp ml api id arxiv sota slm lm alm lalm mllm vlm qa rl sft
+""".split())
+# Names (capitalised inside, digits, all capitals: GPU, GPT-4o, ESC-50, CosyVoice) and units (kbps, Hz).
+_TERM_RE = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]*[A-Z][A-Za-z0-9]*|[A-Za-z]+\d[A-Za-z0-9]*|kbps|bps|hz|khz|ms)"
+                      r"(?:[-.][A-Za-z0-9]+)*(?![A-Za-z0-9])")
+ASKS_NUMBER_RE = re.compile(
+    r"how (?:many|much)|by what (?:factor|margin)|what (?:percentage|share|fraction|proportion)|多少|几[个种项类倍位条次]",
+    re.IGNORECASE)
+"""A question whose answer is a number (stricter than evidence.QUANTITY_RE, which only ranks sentences)."""
+_VERSION_RE = re.compile(r"v\d+", re.IGNORECASE)
+_DIGIT_RE = re.compile(r"(?<![A-Za-z])\d|[一二两三四五六七八九十百千万][个种类项倍次位条]")
+_NAME_IN_TEXT_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
+_ID_RE = re.compile(r"\d{4}\.\d{4,5}(?:v\d+)?")
+
+
+def specific_terms(question: str) -> list[str]:
+    """The question's technical terms: acronyms, names, words with digits or hyphens, lower-cased."""
+    question = _ID_RE.sub(" ", question)
+    words = []
+    for match in _TERM_RE.finditer(question):
+        parts = match[0].split("-")
+        # "LLM-generated", "TV-series": only the name parts are names; "GPT-4o", "ESC-50" stay whole.
+        names = [p for p in parts if p and (any(c.isdigit() or c.isupper() for c in p) or p in ("kbps", "hz"))]
+        words += [match[0]] if len(names) == len(parts) else names
+    terms = []
+    for word in words:
+        key = word[:-1].lower() if word[:-1].isupper() and word.endswith("s") else word.lower()
+        if key in _GENERIC or len(key) < 2 or _VERSION_RE.fullmatch(word):
+            continue
+        if word[0].isupper() and word[1:].islower():
+            continue  # "Which", "Whisper": a capitalised word may just start a sentence; too weak a sign
+        terms.append(key)
+    return list(dict.fromkeys(terms))
+
+
+def answerability(question: str, sources: list[Source], retrieval: Retrieval, paper_text: dict[str, str]) -> float:
+    """Between 0 (the evidence does not give what is asked) and 1.
+
+    Args:
+        question: the standalone question.
+        sources: the evidence shown, best paper first.
+        retrieval: what retrieval found (named IDs count as answered by their paper).
+        paper_text: base ID to the whole text (title and every version) of each retrieved paper.
+    """
+    if not sources or not sources[0].sentences:
+        return 0.0
+    shown = " ".join(sources[0].sentences)
+    if ASKS_NUMBER_RE.search(question) and not _DIGIT_RE.search(shown):
+        return 0.0
+    if NAME_RE.search(question) and not _NAME_IN_TEXT_RE.search(f"{sources[0].title} {shown}"):
+        return 0.0
+    terms = specific_terms(question)
+    if not terms:
+        return 1.0
+    top = paper_text.get(sources[0].base_id, "").lower()
+    others = " ".join(text for base, text in paper_text.items() if base != sources[0].base_id).lower()
+    # A term found in another retrieved paper only may be the question naming that paper: no verdict from it.
+    held = [t for t in terms if _has(top, t) or _has(others, t)]
+    return len(held) / len(terms)
+
+
+def _has(text: str, term: str) -> bool:
+    return re.search(rf"(?<![a-z0-9]){re.escape(term)}(?:e?s)?(?![a-z0-9])", text) is not None
