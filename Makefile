@@ -36,8 +36,8 @@ test: install
 	$(BIN)/python -m bench.smoke
 	$(MAKE) --no-print-directory eval-gate
 
-# The grounding eval as a CI gate (evals/thresholds.toml): the development set with the
-# extractive backend, then the bundled model on the profile's fixed subset. The index is
+# The grounding eval as a CI gate (evals/thresholds.toml): the development set and the blind set
+# with the extractive backend, then the bundled model on fixed subsets of both. The index is
 # built into a temporary data dir, so a fresh machine works; both runs happen even when the
 # first breaches, and reports stay in evals/runs/gate-*.
 eval-gate: install
@@ -45,8 +45,12 @@ eval-gate: install
 	$(BIN)/paperchat ingest >/dev/null && status=0 && \
 	{ $(BIN)/paperchat eval --backend extractive --gate evals/thresholds.toml --out evals/runs/gate-extractive \
 	    --no-progress || status=1; } && \
+	{ $(BIN)/paperchat eval --backend extractive --profile extractive-blind --gate evals/thresholds.toml \
+	    --out evals/runs/gate-extractive-blind --no-progress || status=1; } && \
 	{ $(BIN)/paperchat eval --backend local --gate evals/thresholds.toml --out evals/runs/gate-local \
 	    --no-progress || status=1; } && \
+	{ $(BIN)/paperchat eval --backend local --profile local-blind --gate evals/thresholds.toml \
+	    --out evals/runs/gate-local-blind --no-progress || status=1; } && \
 	exit $$status
 
 # The benchmarks of docs/performance.md that take minutes, not hours; results in bench/results/.

@@ -39,7 +39,8 @@ class SentenceVerdict:
     method: str
     """Which check decided: ``lexical``, ``llm``, ``embedding``; ``attributed`` when the model gave no
     citation and the checks found the supporting source; ``uncited`` when none supports it; ``quoted`` when
-    the sentence is a quote of the evidence (a repaired sentence or a quoted answer)."""
+    the sentence is a quote of the evidence (a repaired sentence or a quoted answer); ``title`` when it only
+    names a cited paper by its title."""
 
 
 @dataclass

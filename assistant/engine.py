@@ -22,7 +22,7 @@ from assistant.answer import Answer, AnswerDone, SentenceVerdict, Source, Source
 from assistant.backends import backend_location, load_llm
 from assistant.citations import Citation, normalize_citations, sentence_citations, split_answer_sentences, \
     strip_citations
-from assistant.answerability import answerability
+from assistant.answerability import ASKS_NUMBER_RE, answerability
 from assistant.evidence import select_evidence
 from assistant.retrieval import HybridRetriever, find_arxiv_ids
 from assistant.settings import Settings
@@ -33,6 +33,7 @@ from index.errors import UserError
 from index.ingest import require_index
 from index.store import PaperStore, open_store
 
+_DIGIT_RE = re.compile(r"(?<![A-Za-z])\d")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FOLLOW_UP_RE = re.compile(
     r"\b(it|its|they|their|them|this|that|these|those|the paper|the method|the model|the authors)\b"
@@ -158,6 +159,10 @@ class Assistant:
             yield finish(self._abstention(sources, language, opening), reason, sources,
                          rejected_citations=rejected, sentences=verdicts)
             return
+        if deltas is None and self.llm is not None:
+            text, added = complete_numbers(standalone, text, sources, language)
+            if added:
+                verdicts.append(SentenceVerdict(added, [sources[0].arxiv_id], True, "quoted"))
         cited = list(dict.fromkeys(cited + [c for v in verdicts for c in v.citations]))
         supported = {c: all(v.supported for v in verdicts if c in v.citations) for c in cited}
         yield finish(annotate(text, verdicts), None, sources, rejected_citations=rejected, sentences=verdicts,
@@ -225,9 +230,11 @@ class Assistant:
                 if not claim.endswith((":", "：")):
                     verdicts.append(self._attribute(sentence, claim, sources, judge))
                 continue
-            # The model saw each paper's title with its sentences: both are evidence.
+            # The model saw each paper's title with its sentences: both are evidence. A cited title inside the
+            # claim only names the paper ("[arXiv:X] <title> uses ..."); its words must not vouch for the rest.
             evidence = [x for c in cited for x in (by_id[c].title, *by_id[c].sentences)]
-            supported, method = judge.decide(claim, evidence)
+            judged = _without_titles(claim, [by_id[c].title for c in cited])
+            supported, method = judge.decide(judged, evidence) if judged else (True, "title")
             verdicts.append(SentenceVerdict(sentence, cited, bool(supported), method))
         return verdicts
 
@@ -383,6 +390,31 @@ def quoted_answer(sources: list[Source], language: str) -> str:
     lines += [f"- {top.title}: “{sentence}” [arXiv:{top.arxiv_id}]" if not n else f"- “{sentence}” [arXiv:{top.arxiv_id}]"
               for n, sentence in enumerate(top.sentences[:2])]
     return "\n".join(lines)
+
+
+def _without_titles(claim: str, titles: list[str]) -> str:
+    """``claim`` with the cited papers' titles taken out (case and spacing ignored)."""
+    for title in titles:
+        pattern = r"\s+".join(re.escape(word) for word in title.split())
+        claim = re.sub(pattern, " ", claim, flags=re.IGNORECASE) if pattern else claim
+    return " ".join(claim.split()) if re.search(r"[\u3400-\u9fffA-Za-z]{2}", claim.replace(":", "")) else ""
+
+
+def complete_numbers(question: str, text: str, sources: list[Source], language: str) -> tuple[str, str | None]:
+    """When the question asks for a number and the answer gives none, add the top paper's best sentence with one.
+
+    Small models restate what a paper does and leave out the figure that was asked. The evidence sentences are
+    ranked for the question with numbers first (assistant/evidence.py), so the first one holding a digit is
+    the figure asked for; it is added as a quote, cited. Returns the text and the sentence added (or None).
+    """
+    if not sources or not ASKS_NUMBER_RE.search(question) or _DIGIT_RE.search(strip_citations(text)):
+        return text, None
+    top = sources[0]
+    sentence = next((x for x in top.sentences if _DIGIT_RE.search(x)), None)
+    if sentence is None:
+        return text, None
+    quote = f"“{sentence}” {prompts.QUOTE_MARK[language]} [arXiv:{top.arxiv_id}]"
+    return f"{text}\n{quote}", quote
 
 
 def _remove(text: str, sentence: str) -> str:

@@ -366,3 +366,26 @@ def test_uncited_sentence_gets_the_citation_of_the_evidence_that_supports_it(bun
 def test_citation_after_a_filler_sentence_belongs_to_the_next_claim(bundled_index, e5):
     answer = scripted(bundled_index, e5, "是的。[arXiv:2506.11079v1] 词错误率从9.4%降至5.1%。").ask("儿童朗读错误检测的结果")
     assert [(v.supported, v.citations) for v in answer.sentences] == [(True, ["2506.11079v1"])]
+
+
+def test_a_cited_title_does_not_vouch_for_the_claim_around_it(bundled_index, e5):
+    from assistant.engine import _without_titles
+
+    title = "Leveraging Large Language Models in Visual Speech Recognition"
+    assert _without_titles(f"{title} uses an LLM as a reward model.", [title]) == "uses an LLM as a reward model."
+    assert _without_titles(f"{title}.", [title]) == ""
+    # The right claim on the wrong paper: the title's words are all "in the evidence", the claim is not.
+    assistant = scripted(bundled_index, e5, "x")
+    sources = assistant.ask("Which work uses an LLM as a reward model to adapt ASR without labelled data?").sources
+    wrong = [s for s in sources if s.arxiv_id == "2506.02012v1"]
+    if wrong:  # only meaningful when that paper is among the evidence
+        verdict, = assistant.verify(f"{wrong[0].title} uses an LLM as a reward model to adapt a speech recognizer "
+                                    f"to a new domain [arXiv:2506.02012v1].", sources)
+        assert verdict.method != "lexical"
+
+
+def test_a_how_much_answer_without_a_number_gets_the_evidence_sentence_with_it(bundled_index, e5):
+    answer = scripted(bundled_index, e5, "该方法用大语言模型作为奖励模型来改进语音识别 [arXiv:2506.11091v1]。").ask(
+        "有没有论文用大语言模型的反馈来做语音识别的领域自适应？效果提升了多少？")
+    assert not answer.abstained and "21%" in answer.text and "（原文）" in answer.text
+    assert answer.sentences[-1].method == "quoted" and answer.sentences[-1].citations == ["2506.11091v1"]
