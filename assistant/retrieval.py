@@ -23,7 +23,7 @@ import jieba
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from index.corpus import detect_language, parse_arxiv_id
+from index.corpus import parse_arxiv_id
 from index.search import group_by_paper
 from index.store import PaperStore, StoredChunk
 
@@ -32,8 +32,6 @@ CANDIDATE_CHUNKS = 80
 MAX_CANDIDATE_CHUNKS = 320
 CHUNKS_PER_CANDIDATE = 300
 RERANK_CANDIDATES = 12
-MINORITY_LANGUAGE_SHARE = 0.2
-"""Below this share of the collection's chunks, a question's language is a minority: see sparse_tokens."""
 _ID_IN_TEXT_RE = re.compile(r"(?<![\d.])(?:arxiv:\s*)?(\d{4}\.\d{4,5}(?:v\d+)?)(?![\d])", re.IGNORECASE)
 _ACRONYM_RE = re.compile(r"\b[A-Z][A-Z0-9]{1,9}\b")
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:[.\-+][a-z0-9]+)*%?|[\u3400-\u9fff]+")
@@ -144,17 +142,6 @@ class HybridRetriever:
             versions.sort()
         corpus_tokens = [tokenize(f"{c.metadata['title']} {c.text}") or ["<empty>"] for c in self.chunks]
         self._vocabulary = {t for tokens in corpus_tokens for t in tokens}
-        languages = Counter(c.metadata.get("language", "") for c in self.chunks)
-        self._language_share = {lang: n / max(len(self.chunks), 1) for lang, n in languages.items()}
-        # Tokens by the languages of the chunk texts using them: a Latin token used inside
-        # Chinese text is a name (Whisper, DPO, WER); one used only in English text is English prose.
-        self._token_languages: dict[str, set[str]] = {}
-        # Every paper has a title, so title words compete fairly whatever the language of the summaries.
-        for chunk in self.chunks:
-            for token in set(tokenize(chunk.text)):
-                self._token_languages.setdefault(token, set()).add(chunk.metadata.get("language", ""))
-            for token in tokenize(chunk.metadata["title"]):
-                self._token_languages.setdefault(token, set()).add("title")
         document_frequency = Counter(t for tokens in corpus_tokens for t in set(tokens))
         self._idf = {t: math.log(1 + len(corpus_tokens) / df) for t, df in document_frequency.items()}
         self._max_idf = math.log(1 + len(corpus_tokens))
@@ -259,21 +246,8 @@ class HybridRetriever:
         known = self._by_id
         return [StoredChunk(i, known[i].text, known[i].metadata, score) for i, score in hits if i in known]
 
-    def sparse_tokens(self, question: str) -> list[str]:
-        """The question's BM25 tokens; in a language few chunks are written in, only the language-neutral ones.
-
-        An English question against mostly Chinese summaries matches its plain English words only in the few
-        English chunks, which then outrank the paper it is about (a "hub"). Its names, acronyms and numbers
-        are written the same in both languages, so they alone compete fairly; dense search carries the meaning.
-        """
-        tokens = tokenize(question)
-        language = detect_language(question)
-        if self._language_share.get(language, 0.0) >= MINORITY_LANGUAGE_SHARE:
-            return tokens
-        return [t for t in tokens if self._token_languages.get(t, set()) - {language}]
-
     def _sparse(self, question: str) -> list[StoredChunk]:
-        tokens = self.sparse_tokens(question)
+        tokens = tokenize(question)
         if not tokens:
             return []
         scores = self._bm25.get_scores(tokens)

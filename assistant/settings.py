@@ -52,11 +52,11 @@ class Settings(IndexSettings):
 
     max_question_chars: int = 2000
 
-    judge: Literal["cheap", "llm"] = "llm"
-    """Support check of answer sentences: ``llm`` (numbers and names decide where a sentence has them, the
-    bundled model as a yes/no judge the rest; backends without log-probabilities fall back to ``cheap``) or
-    ``cheap`` (numbers and names, then e5 similarity, which cannot tell a restatement from a plausible invention:
-    see the judge table in the README)."""
+    judge: Literal["cheap", "llm"] = "cheap"
+    """Support check of answer sentences: ``cheap`` (numbers and names, then e5 similarity, which cannot tell a
+    restatement from a plausible invention: see the judge table in the README) or ``llm`` (numbers and names
+    where a sentence has them, the bundled model as a yes/no judge the rest, in a llama.cpp context of its own;
+    about a second per judged sentence, so not the default; backends without log-probabilities use ``cheap``)."""
 
     reranker_model: str | None = None
     """Path or name of a sentence-transformers ``CrossEncoder`` to rerank retrieved papers (none is bundled)."""

@@ -242,17 +242,6 @@ def test_extractive_abstains_when_the_paper_found_never_mentions_what_is_asked(e
     assert not extractive.ask("XY-Tokenizer 的说话人相似度是多少？").abstained
 
 
-def test_english_prose_words_do_not_pull_the_one_english_summary_to_the_top(extractive):
-    # 2506.22846 is the one summary written in English: its prose matched every English question's words.
-    retriever = extractive.retriever
-    question = ("In the paper comparing two LLM decoders on top of a Whisper encoder for multilingual speech "
-                "recognition, which encoder and which decoder models were used?")
-    tokens = retriever.sparse_tokens(question)
-    assert "top" not in tokens and "whisper" in tokens and "multilingual" in tokens  # English prose; name; title
-    assert retriever.retrieve(question, k=3).papers[0].base_id == "2506.13596"
-    assert retriever.sparse_tokens("有没有论文研究儿童朗读错误检测？") == tokenize("有没有论文研究儿童朗读错误检测？")
-
-
 def test_no_prompt_example_names_a_paper_of_the_collection(extractive):
     from assistant import prompts
     from index.corpus import parse_arxiv_id
