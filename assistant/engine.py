@@ -22,7 +22,7 @@ from assistant.answer import Answer, AnswerDone, SentenceVerdict, Source, Source
 from assistant.backends import backend_location, load_llm
 from assistant.citations import Citation, normalize_citations, sentence_citations, split_answer_sentences, \
     strip_citations
-from assistant.answerability import ASKS_NUMBER_RE, answerability
+from assistant.answerability import ASKS_NUMBER_RE, answerability, specific_terms
 from assistant.evidence import select_evidence
 from assistant.retrieval import HybridRetriever, find_arxiv_ids
 from assistant.settings import Settings
@@ -131,21 +131,27 @@ class Assistant:
             raw += delta
             yield TextDelta(delta)
 
+        may_quote = None  # does the evidence answer the question? Asked only when a draft needs repair
         if deltas is not None:  # a composed version answer quotes the text; nothing to repair
             text, cited, rejected = normalize_citations(raw.strip(), [s.arxiv_id for s in sources])
             verdicts = self.verify(text, sources, framing)
-        elif prompts.NO_ANSWER in raw:
+        elif prompts.NO_ANSWER in raw or is_refusal(raw):
+            raw = prompts.NO_ANSWER  # "没有关于X的论文。" is the model's NO_ANSWER in its own words
             text, cited, rejected, verdicts = "", [], [], []
         else:
             text, cited, rejected = normalize_citations(raw.strip(), [s.arxiv_id for s in sources])
             verdicts = self.verify(text, sources, framing)
-            text, verdicts, dropped[:] = self.repair(text, verdicts, sources)
+            may_quote = bool(sources) and self.answerable(standalone, sources, retrieval)
+            text, verdicts, dropped[:] = self.repair(text, verdicts, sources, may_quote)
             if dropped:
                 notices.append(prompts.DROPPED[language].format(count=len(dropped)))
         timings["verification"] = _ms(started)
         if not any(v.supported for v in verdicts):
             reason = "no_answer" if prompts.NO_ANSWER in raw else "unsupported"
-            if sources and self.answerable(standalone, sources, retrieval):
+            if may_quote is None:  # the model refused: overruled only on positive signs the evidence answers
+                may_quote = bool(sources) and self.answerable(standalone, sources, retrieval) and bool(
+                    ASKS_NUMBER_RE.search(standalone) or specific_terms(standalone))
+            if may_quote:
                 # The model refused or wrote nothing the evidence supports, yet the evidence answers:
                 # quote it, labelled as quoted, rather than refuse.
                 text = quoted_answer(sources, language)
@@ -168,14 +174,16 @@ class Assistant:
         yield finish(annotate(text, verdicts), None, sources, rejected_citations=rejected, sentences=verdicts,
                      citations=[Citation.of(c, supported=supported[c]) for c in cited])
 
-    def repair(self, text: str, verdicts: list[SentenceVerdict],
-               sources: list[Source]) -> tuple[str, list[SentenceVerdict], list[SentenceVerdict]]:
+    def repair(self, text: str, verdicts: list[SentenceVerdict], sources: list[Source],
+               may_quote: bool = True) -> tuple[str, list[SentenceVerdict], list[SentenceVerdict]]:
         """Replace each unsupported sentence by the evidence sentence it restates, or drop it.
 
         A small model often paraphrases the right sentence but swaps a number or adds a name; the evidence
         sentence it was closest to (e5 similarity ≥ :data:`QUOTE_SIMILARITY`, among the sources it cited, or
         all sources when it cited none) is shown instead, quoted and labelled. A sentence close to no evidence
-        is removed, never shown unmarked. Returns the text, the verdicts kept and the verdicts dropped.
+        is removed, never shown unmarked; so is every unsupported sentence when ``may_quote`` is False (the
+        evidence does not give what was asked: a quote would answer a question the collection cannot).
+        Returns the text, the verdicts kept and the verdicts dropped.
         """
         by_id = {s.arxiv_id: s for s in sources}
         judge = EmbeddingJudge(self.embed_model)
@@ -189,7 +197,7 @@ class Assistant:
             claim = strip_citations(verdict.text).replace(prompts.UNSUPPORTED_MARK.strip(), "").strip()
             scored = [(judge.similarity(claim, [sentence]), source, sentence) for source, sentence in candidates]
             best = max(scored, key=lambda item: item[0], default=None)
-            if best and best[0] >= QUOTE_SIMILARITY:
+            if may_quote and best and best[0] >= QUOTE_SIMILARITY:
                 _, source, sentence = best
                 language = detect_language(claim)
                 quote = f"“{sentence}” {prompts.QUOTE_MARK[language]} [arXiv:{source.arxiv_id}]"
@@ -390,6 +398,19 @@ def quoted_answer(sources: list[Source], language: str) -> str:
     lines += [f"- {top.title}: “{sentence}” [arXiv:{top.arxiv_id}]" if not n else f"- “{sentence}” [arXiv:{top.arxiv_id}]"
               for n, sentence in enumerate(top.sentences[:2])]
     return "\n".join(lines)
+
+
+_REFUSAL_RE = re.compile(
+    r"^(?:no (?:paper|work|study|evidence)|there (?:is|are) no (?:paper|work|study)|the evidence does not|"
+    r"(?:this|the) (?:paper|collection|summary) does not (?:mention|state|say|provide)|"
+    r"(?:没有|并没有|未找到|找不到|不存在)[^。！？]{0,40}(?:论文|研究|工作|信息|内容|提及|提到|说明)|"
+    r"(?:证据|摘要|论文)?(?:中)?(?:没有|未)(?:提及|提到|说明|给出))", re.IGNORECASE)
+
+
+def is_refusal(text: str) -> bool:
+    """Every sentence of ``text`` only says the evidence does not answer ("没有关于X的论文。", "No paper ...")."""
+    sentences = [strip_citations(s).strip() for s in split_answer_sentences(text.strip())]
+    return bool(sentences) and all(_REFUSAL_RE.search(s) for s in sentences)
 
 
 def _without_titles(claim: str, titles: list[str]) -> str:

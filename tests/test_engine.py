@@ -378,3 +378,9 @@ def test_a_how_much_answer_without_a_number_gets_the_evidence_sentence_with_it(b
         "有没有论文用大语言模型的反馈来做语音识别的领域自适应？效果提升了多少？")
     assert not answer.abstained and "21%" in answer.text and "（原文）" in answer.text
     assert answer.sentences[-1].method == "quoted" and answer.sentences[-1].citations == ["2506.11091v1"]
+
+
+def test_a_refusal_in_the_models_own_words_is_an_abstention(bundled_index, e5):
+    answer = scripted(bundled_index, e5, "没有关于说话人日志（speaker diarization）的论文。 [arXiv:2506.12570v1]").ask(
+        "有没有关于说话人日志（speaker diarization）的论文？")
+    assert answer.abstained and answer.abstention_reason == "no_answer" and answer.citations == []
