@@ -9,16 +9,17 @@ from __future__ import annotations
 from llama_index.core.llms import LLM
 
 from assistant.settings import Settings
+from index.redact import redact
 
 
 def backend_location(settings: Settings) -> str:
-    """Where the backend runs, for error messages."""
-    return {
+    """Where the backend runs, for error messages; credentials in a URL are left out."""
+    return redact({
         "local": f"bundled GGUF in {settings.model_cache_dir}",
         "openai": settings.openai_base_url,
         "ollama": settings.ollama_url,
         "extractive": "in-process",
-    }[settings.backend]
+    }[settings.backend])
 
 
 def load_llm(settings: Settings) -> LLM | None:
@@ -37,7 +38,7 @@ def load_llm(settings: Settings) -> LLM | None:
 
         # No retries and a short connect timeout: an unreachable server is reported in ~2 s, not ~12 s.
         return OpenAILike(model=settings.openai_model, api_base=settings.openai_base_url,
-                          api_key=settings.openai_api_key, is_chat_model=True, max_retries=0,
+                          api_key=settings.openai_api_key.get_secret_value(), is_chat_model=True, max_retries=0,
                           timeout=settings.request_timeout, temperature=settings.temperature,
                           max_tokens=settings.max_answer_tokens, context_window=8192,
                           http_client=httpx.Client(timeout=httpx.Timeout(settings.request_timeout,

@@ -31,6 +31,7 @@ from index.corpus import detect_language
 from index.embedders import load_embedder
 from index.errors import UserError
 from index.ingest import require_index
+from index.redact import redact
 from index.store import PaperStore, open_store
 
 _DIGIT_RE = re.compile(r"(?<![A-Za-z])\d")
@@ -81,7 +82,7 @@ class Assistant:
         started = time.perf_counter()
         question, notices = self._clean(question)
         language = language or detect_language(question)
-        standalone = self.condense(question, history or [])
+        standalone = self.condense(question, self._bounded(history or []))
         retrieval = self.retriever.retrieve(standalone, k=top_k or self.settings.top_k)
         timings = {"retrieval": _ms(started)}
         dropped: list[SentenceVerdict] = []
@@ -266,7 +267,7 @@ class Assistant:
         """
         if not history or not is_follow_up(question):
             return question
-        fallback = condense(question, history)
+        fallback = condense(question, history, self.settings.max_question_chars)
         if self.llm is None:
             return fallback
         transcript = "\n".join(f"{m['role']}: {prompts.sanitize(m['content'])[:600]}" for m in history[-4:])
@@ -296,17 +297,26 @@ class Assistant:
             raise
         except Exception as exc:  # each client library raises its own connection errors
             raise UserError(f"the {self.settings.backend} backend ({backend_location(self.settings)}) failed: "
-                            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+                            f"{type(exc).__name__}: {redact(str(exc).splitlines()[0]) if str(exc) else ''}") from exc
 
     def _clean(self, question: str) -> tuple[str, list[str]]:
         question = _CONTROL_RE.sub("", question or "").strip()
         if not question:
             raise UserError(prompts.EMPTY_QUESTION)
+        if not any(c.isalnum() for c in question):
+            raise UserError(prompts.NO_WORDS)
         notices = []
         if len(question) > self.settings.max_question_chars:
             question = question[: self.settings.max_question_chars]
             notices.append(prompts.TRUNCATED.format(limit=self.settings.max_question_chars))
         return question, notices
+
+    def _bounded(self, history: list[dict]) -> list[dict]:
+        """The latest messages of the history, each cut like a question: one long earlier message must not
+        make every follow-up slow to embed and search (and hold the shared embedder meanwhile)."""
+        limit = self.settings.max_question_chars
+        return [{**m, "content": _CONTROL_RE.sub("", m.get("content") or "")[:limit]}
+                for m in history[-self.settings.max_history_messages:]]
 
     @staticmethod
     def _abstention(sources: list[Source], language: str, opening: dict[str, str] = prompts.ABSTAIN) -> str:
@@ -343,18 +353,23 @@ def is_follow_up(question: str) -> bool:
     return bool(_FOLLOW_UP_RE.search(question) or len(question) < 25) and not find_arxiv_ids(question)
 
 
-def condense(question: str, history: list[dict]) -> str:
+def condense(question: str, history: list[dict],
+             max_chars: int = Settings.model_fields["max_question_chars"].default) -> str:
     """The rule-based rewrite: a follow-up gets the previous question and the papers cited in the last answer.
 
-    Deterministic and free: the fallback when no model is there to rewrite.
+    Deterministic and free: the fallback when no model is there to rewrite. The result has at most
+    ``max_chars`` characters: the IDs are kept, the previous question is cut to what room is left.
     """
     if not history or not is_follow_up(question):
         return question
     last_user = next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
     last_answer = next((m["content"] for m in reversed(history) if m.get("role") == "assistant"), "")
-    ids = list(dict.fromkeys(find_arxiv_ids(last_answer)))[:4]
-    context = "; ".join(part for part in (last_user, " ".join(ids)) if part)
-    return f"{question} ({context})" if context else question
+    ids = " ".join(list(dict.fromkeys(find_arxiv_ids(last_answer)))[:4])
+    room = max_chars - len(question) - len(ids) - 5  # " (", "; ", ")"
+    context = "; ".join(part for part in (last_user[:max(room, 0)].strip(), ids) if part)
+    if not context:
+        return question
+    return f"{question[:max(max_chars - len(context) - 3, 0)]} ({context})"
 
 
 EXTRACTIVE_SCORE_RATIO = 0.8

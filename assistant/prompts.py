@@ -105,6 +105,7 @@ VERSIONS_NOTHING_ELSE = {
     "zh": "这些版本之间没有其他不同的数字、名称或内容，只是措辞不同。",
 }
 EMPTY_QUESTION = "The question is empty: type a question about the papers."
+NO_WORDS = "The question has no words, only punctuation or symbols: type a question about the papers."
 TRUNCATED = "Your question was longer than {limit} characters and was cut to that length."
 UNSUPPORTED_MARK = " ⚠"
 """Appended to an answer sentence whose citations do not support it."""

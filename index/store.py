@@ -6,11 +6,17 @@ itself here: every write and every query passes vectors we computed.
 
 Records are written in llama-index's node format (``node_to_metadata_dict``),
 so llama-index's own ``ChromaVectorStore`` can read the same collection.
+
+A rebuild is written aside, into a new collection under a temporary name
+(:meth:`PaperStore.aside`), and renamed into place only once it is complete
+(:meth:`PaperStore.replace_with`): a rebuild that fails or is killed leaves
+the old collection as it was.
 """
 
 from __future__ import annotations
 
 import functools
+import secrets
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -24,7 +30,8 @@ from llama_index.core.vector_stores.utils import node_to_metadata_dict
 from index.chunking import Chunk
 from index.embedders import embedder_name
 from index.errors import EmbedderMismatch, UserError
-from index.settings import IndexSettings
+from index.redact import redact
+from index.settings import IndexSettings, private_dir
 
 
 def _chroma_settings() -> ChromaSettings:
@@ -52,15 +59,19 @@ def open_client(settings: IndexSettings) -> ClientAPI:
                                          ssl=url.scheme == "https", settings=_chroma_settings())
             client.heartbeat()
         except Exception as exc:  # chromadb raises several types for a dead server
-            raise UserError(f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}); "
-                            "start it with `chroma run` or unset PAPERCHAT_CHROMA_URL") from None
+            raise UserError(f"cannot reach the Chroma server at {redact(settings.chroma_url)} "
+                            f"({type(exc).__name__}); start it with `chroma run` or unset PAPERCHAT_CHROMA_URL"
+                            ) from None
         return client
-    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
+    settings.chroma_path.mkdir(exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=_chroma_settings())
 
 
 def describe_location(settings: IndexSettings) -> str:
-    return f"Chroma server {settings.chroma_url}" if settings.chroma_url else f"embedded Chroma at {settings.chroma_path}"
+    """Where the index lives, for messages; credentials in a server URL are left out."""
+    return (f"Chroma server {redact(settings.chroma_url)}" if settings.chroma_url
+            else f"embedded Chroma at {settings.chroma_path}")
 
 
 def open_store(settings: IndexSettings) -> PaperStore:
@@ -128,6 +139,45 @@ class PaperStore:
         if self.exists():
             self.client.delete_collection(self.name)
         self._collection = None
+
+    def aside(self) -> PaperStore:
+        """A new, empty collection under a temporary name, to build a replacement of this one in."""
+        return PaperStore(self.client, f"{self.name}-rebuild-{secrets.token_hex(4)}", self.embedder, self.location)
+
+    @_reaching_the_server
+    def replace_with(self, built: PaperStore) -> None:
+        """Make the complete collection ``built`` this one, then delete the old one.
+
+        The old collection is renamed away before the new one takes its name (names are unique), so
+        readers see no collection for the moment between two renames, never a half-built one.
+        """
+        old = None
+        if self.exists():
+            old = f"{self.name}-old-{secrets.token_hex(4)}"
+            self.client.get_collection(self.name, embedding_function=None).modify(name=old)
+        built.collection.modify(name=self.name)
+        built.name = self.name
+        self._collection = None
+        if old:
+            self.client.delete_collection(old)
+
+    @_reaching_the_server
+    def remove_leftovers(self) -> list[str]:
+        """Delete what a killed rebuild left behind; returns the names deleted.
+
+        A rebuild killed while building leaves ``<name>-rebuild-*``; killed between its two renames, it
+        leaves ``<name>-old-*`` and no ``<name>``, and then the old collection is given its name back.
+        """
+        names = [c.name for c in self.client.list_collections()]
+        olds = sorted(n for n in names if n.startswith(f"{self.name}-old-"))
+        if self.name not in names and olds:
+            self.client.get_collection(olds[0], embedding_function=None).modify(name=self.name)
+            olds = olds[1:]
+        leftovers = olds + [n for n in names if n.startswith(f"{self.name}-rebuild-")]
+        for name in leftovers:
+            self.client.delete_collection(name)
+        self._collection = None
+        return leftovers
 
     @_reaching_the_server
     def count(self) -> int:

@@ -17,7 +17,7 @@ from bench import synth
 from conftest import BIN, run_cli
 from index.store import open_store
 from index.chunking import chunk_paper
-from index.corpus import read_corpus
+from index.corpus import CorpusLimits, read_corpus
 from index.errors import EmbedderMismatch
 from index.ingest import PAPERS_PER_BATCH, IngestProgress, ingest
 from index.search import search
@@ -259,7 +259,9 @@ def test_a_paper_with_more_chunks_than_chromas_largest_batch_is_stored_whole(tmp
     path = tmp_path / "huge.jsonl"
     path.write_text(json.dumps({"arxiv_id": "2901.00001v1", "title": "Huge", "summary": summary},
                                ensure_ascii=False) + "\n", encoding="utf-8")
-    report = ingest([path], store, lambda: MockEmbedding(embed_dim=8))
+    # Far beyond the default row and summary limits, which this test is not about.
+    report = ingest([path], store, lambda: MockEmbedding(embed_dim=8),
+                    limits=CorpusLimits(row_bytes=1 << 22, summary_chars=1 << 22))
     assert report.chunks > limit
     assert store.count() == report.chunks == report.embedded_chunks
 

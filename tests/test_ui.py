@@ -53,7 +53,7 @@ def running_app(settings: Settings, embed_model, auth: str | None = None):
 @pytest.fixture(scope="module")
 def ui_settings(bundled_index):
     # Feedback goes to the data directory; a dead port makes the openai backend fail for real.
-    return Settings(**bundled_index.model_dump(), backend="extractive",
+    return Settings(**bundled_index.model_dump(), backend="extractive", backends=["extractive", "openai"],
                     openai_base_url=f"http://127.0.0.1:{free_port()}/v1", queue_size=32)
 
 

@@ -12,10 +12,15 @@ messages and the answer as ``paperchat ask --json`` prints it, plus an ``answer_
 that ``/feedback`` takes.
 
 Safety: everything shown that comes from the corpus, the model or a user is text.
-It goes through :func:`to_display` (HTML escaped, markdown link and image syntax
-broken) both in the HTML built here and in chat markdown, and the only links
-added back are ``https://arxiv.org/abs/<versioned id>``. Gradio's own sanitizer
-stays on behind that.
+It goes through :func:`to_display` (control characters removed, HTML escaped,
+markdown link and image syntax broken) both in the HTML built here and in chat
+markdown, and the only links added back are ``https://arxiv.org/abs/<versioned id>``.
+Gradio's own sanitizer stays on behind that.
+
+Abuse: users get only the backends the operator offers (``Settings.backends``);
+a client that fails ``Settings.login_failures`` logins in a row waits
+(:class:`LoginThrottle`); uploads and feedback comments are bounded; error
+messages and logs never show the credentials of a URL.
 """
 
 from __future__ import annotations
@@ -23,29 +28,50 @@ from __future__ import annotations
 import html
 import ipaddress
 import logging
+import math
 import re
+import stat
 import threading
 import time
+import traceback
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import gradio as gr
+from pydantic import SecretStr
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse
 
 from assistant.answer import Answer, AnswerDone, Source, SourcesReady, TextDelta
 from assistant.citations import strip_citations
 from assistant.engine import Assistant
 from assistant.retrieval import HybridRetriever, tokenize
 from assistant.settings import Settings
-from index.corpus import canonical_url
+from index.corpus import canonical_url, strip_control
 from index.embedders import load_embedder
 from index.errors import UserError
 from index.ingest import require_index
+from index.redact import redact
 from index.store import PaperStore, open_store
 from ui.feedback import FeedbackLog
 
+
+class _RedactingFilter(logging.Filter):
+    """Log records (message and traceback) without the credentials of any URL in them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        if record.exc_info:
+            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip())
+            record.exc_info = None
+        return True
+
+
 log = logging.getLogger(__name__)
+log.addFilter(_RedactingFilter())
 
 BACKENDS = ["local", "openai", "ollama", "extractive"]
 LANGUAGES = [("Auto (the question's)", "auto"), ("English", "en"), ("中文", "zh")]
@@ -76,9 +102,9 @@ _OWN_BLOCK_RE = re.compile(r'^<div class="pc-[^"]*">.*</div>$\n?', re.MULTILINE)
 def to_display(text: str) -> str:
     """``text`` as chat markdown that shows exactly that text: no HTML, no links, no images.
 
-    The inverse is :func:`from_display`.
+    The inverse is :func:`from_display` (up to the control characters, which are removed).
     """
-    text = html.escape(text, quote=False)
+    text = html.escape(strip_control(text), quote=False)
     for syntax, harmless in _LINK_SYNTAX:
         text = text.replace(syntax, harmless)
     return _REFERENCE_DEFINITION_RE.sub(r"\1&#91;", text)
@@ -302,7 +328,7 @@ def list_papers(retriever: HybridRetriever) -> list[PaperEntry]:
 
 
 def paper_rows(papers: list[PaperEntry], query: str = "") -> list[list[str]]:
-    return [[p.base_id, ", ".join(_version_label(v) for v in p.versions), p.title,
+    return [[p.base_id, ", ".join(_version_label(v) for v in p.versions), strip_control(p.title),
              LANGUAGE_NAMES.get(p.language, p.language)] for p in papers if not query or p.matches(query)]
 
 
@@ -363,14 +389,16 @@ class ChatService:
         self._answers: OrderedDict[str, dict] = OrderedDict()
         self._answers_lock = threading.Lock()
         self._local_generations = _GenerationCounter()
+        self.backends = offered_backends(settings)
         default = self.assistant(settings.backend)  # a broken default backend fails at start-up, not on first use
         self.papers = list_papers(default.retriever)
         self.versions = sum(len(p.versions) for p in self.papers)
 
     def assistant(self, backend: str) -> Assistant:
-        """The assistant for ``backend``, created on first use."""
-        if backend not in BACKENDS:
-            raise UserError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        """The assistant for ``backend``, created on first use; only the backends the operator offers."""
+        if backend not in self.backends:
+            raise UserError(f"the backend {str(backend)[:20]!r} is not offered here; choose one of "
+                            f"{', '.join(self.backends)}")
         with self._assistants_lock:
             if backend not in self._assistants:
                 self._assistants[backend] = Assistant(self.settings.model_copy(update={"backend": backend}),
@@ -432,10 +460,10 @@ class ChatService:
                            {"answer_id": answer_id, **answer.as_json(), "settings": record["settings"]})
         except Exception as exc:  # the chat must stay usable whatever a backend raises
             if isinstance(exc, UserError):
-                text = str(exc)
+                text = redact(str(exc))
             else:
-                log.exception("answering %r failed", message)
-                text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no message'}"
+                log.exception("answering %r failed", message[:200])
+                text = redact(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no message'}")
             if panel is not None:  # the sources stay, no longer marked as in progress
                 messages = [gr.ChatMessage(content=panel.content, metadata={**panel.metadata, "status": "done"})]
             yield messages + [gr.ChatMessage(content=error_markdown(text))], {"error": text}
@@ -470,7 +498,10 @@ class ChatService:
     def record_feedback(self, answer_id: str, verdict: str, comment: str = "") -> dict:
         """Append one feedback event for a recent answer; ``verdict`` is ``up`` or ``down``."""
         if verdict not in ("up", "down"):
-            raise UserError(f"feedback must be 'up' or 'down', not {verdict!r}")
+            raise UserError(f"feedback must be 'up' or 'down', not {str(verdict)[:20]!r}")
+        if len(comment) > self.settings.max_comment_chars:
+            raise UserError(f"the comment has {len(comment):,} characters; shorten it to "
+                            f"{self.settings.max_comment_chars:,} at most")
         with self._answers_lock:
             record = self._answers.get(answer_id)
         if record is None:
@@ -567,16 +598,16 @@ def build_app(service: ChatService) -> gr.Blocks:
     settings = service.settings
     # Built apart and rendered under the chat (after the feedback row): ChatInterface would
     # otherwise put its own accordion of these inputs straight under the textbox.
-    with gr.Blocks() as settings_panel:
+    with gr.Blocks(analytics_enabled=False) as settings_panel:
         with gr.Accordion("Settings", open=False):
             with gr.Row():
-                backend = gr.Dropdown(BACKENDS, value=settings.backend, label="Backend",
+                backend = gr.Dropdown(service.backends, value=settings.backend, label="Backend",
                                       info="local: the bundled Qwen2.5 model · extractive: quotes the evidence, no LLM")
                 top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Number of sources",
                                   info="Papers whose evidence the model is shown")
                 language = gr.Radio(LANGUAGES, value="auto", label="Answer language",
                                     info="Auto answers in the language of the question")
-    with gr.Blocks(title="paperchat", fill_height=True) as app:
+    with gr.Blocks(title="paperchat", fill_height=True, analytics_enabled=False) as app:
         gr.HTML(
             '<div id="pc-header"><h1>paperchat</h1>'
             "<p>Ask about a collection of arXiv paper summaries (speech, audio and language models) in English or "
@@ -605,11 +636,12 @@ def build_app(service: ChatService) -> gr.Blocks:
                                     "as JSON (answer, citations, sources, timings, answer_id).",
                     concurrency_limit=CHAT_CONCURRENCY,
                     fill_height=True,
+                    analytics_enabled=False,
                 )
                 rated = gr.State(None)
                 with gr.Row(visible=False, equal_height=True) as comment_row:
                     comment = gr.Textbox(placeholder="Thanks! Add a comment? (optional) What was right or wrong?",
-                                         show_label=False, scale=6, max_lines=3)
+                                         show_label=False, scale=6, max_lines=3, max_length=settings.max_comment_chars)
                     send_comment = gr.Button("Send comment", scale=1, variant="secondary")
                 settings_panel.render()
 
@@ -695,14 +727,114 @@ THEME = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate",
                        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
 
 
-def parse_auth(auth: str | None) -> tuple[str, str] | None:
+def parse_auth(auth: str | SecretStr | None) -> tuple[str, str] | None:
     """``user:password`` as Gradio's auth pair; None when unset."""
+    if isinstance(auth, SecretStr):
+        auth = auth.get_secret_value()
     if not auth:
         return None
     user, sep, password = auth.partition(":")
     if not sep or not user or not password:
         raise UserError("--auth (PAPERCHAT_AUTH) must look like user:password")
     return user, password
+
+
+MAX_AUTH_FILE_BYTES = 4096
+
+
+def login_of(settings: Settings) -> tuple[str, str] | None:
+    """The login the chat requires: ``auth``, or the first line of ``auth_file``; None for no login."""
+    if settings.auth and settings.auth_file:
+        raise UserError("give the login once: --auth (PAPERCHAT_AUTH) or --auth-file (PAPERCHAT_AUTH_FILE)")
+    if not settings.auth_file:
+        return parse_auth(settings.auth)
+    path = Path(settings.auth_file)
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_AUTH_FILE_BYTES:
+            raise UserError(f"{path}: the auth file must be a small regular file holding user:password")
+        first = (path.read_text(encoding="utf-8").splitlines() or [""])[0].strip()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the auth file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: the auth file is not UTF-8 text") from None
+    if not first:
+        raise UserError(f"{path}: the auth file is empty; its first line must be user:password")
+    try:
+        return parse_auth(first)
+    except UserError:
+        raise UserError(f"{path}: the first line of the auth file must look like user:password") from None
+
+
+def auth_file_is_open(settings: Settings) -> bool:
+    """Whether the auth file can be read by other users (serve warns)."""
+    return bool(settings.auth_file) and bool(Path(settings.auth_file).stat().st_mode & 0o077)
+
+
+def offered_backends(settings: Settings) -> list[str]:
+    """The backends users may choose: ``settings.backends``, else only ``settings.backend``."""
+    offered = list(dict.fromkeys(settings.backends or [settings.backend]))
+    unknown = [b for b in offered if b not in BACKENDS]
+    if unknown:
+        raise UserError(f"unknown backend {unknown[0]!r} in --backends; choose among {', '.join(BACKENDS)}")
+    if settings.backend not in offered:
+        raise UserError(f"the default backend {settings.backend!r} is not among --backends ({', '.join(offered)}); "
+                        "add it, or choose another with --backend")
+    return offered
+
+
+class LoginThrottle:
+    """ASGI middleware in front of Gradio's ``/login``: a client that fails ``failures`` logins in a row is
+    refused (HTTP 429, ``Retry-After``) for ``lockout_seconds``, doubling with each further failure up to
+    an hour, without its password being checked. A successful login clears its count.
+
+    A client is an IP address: behind a reverse proxy every user is the proxy's address, so put the
+    throttle in the proxy there.
+    """
+
+    MAX_LOCKOUT = 3600.0
+    MAX_CLIENTS = 10_000
+    """Clients remembered (the oldest forgotten first), so a flood of addresses cannot fill memory."""
+
+    def __init__(self, app, failures: int, lockout_seconds: float):
+        self.app = app
+        self.failures = max(1, failures)
+        self.lockout_seconds = lockout_seconds
+        self._clients: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        """Per client: failed logins in a row, and until when (monotonic) it is refused."""
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].rstrip("/").endswith("/login"):
+            await self.app(scope, receive, send)
+            return
+        client = (scope.get("client") or ("unknown",))[0]
+        failed, until = self._clients.get(client, (0, 0.0))
+        wait = until - time.monotonic()
+        if wait > 0:
+            seconds = str(math.ceil(wait))
+            refusal = JSONResponse({"detail": f"Too many failed logins: try again in {seconds} s."},
+                                   status_code=429, headers={"Retry-After": seconds})
+            await refusal(scope, receive, send)
+            return
+        status: list[int] = []
+
+        async def send_and_see(message):
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, send_and_see)
+        if status and status[0] < 300:
+            self._clients.pop(client, None)
+        elif status and status[0] in (400, 401, 403):
+            failed += 1
+            until = 0.0
+            if failed >= self.failures:
+                until = time.monotonic() + min(self.lockout_seconds * 2 ** (failed - self.failures), self.MAX_LOCKOUT)
+            self._clients[client] = (failed, until)
+            self._clients.move_to_end(client)
+            while len(self._clients) > self.MAX_CLIENTS:
+                self._clients.popitem(last=False)
 
 
 def is_loopback(host: str) -> bool:
@@ -715,12 +847,24 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def launch(app: gr.Blocks, *, host: str, port: int, auth: str | None = None, block: bool = True) -> gr.Blocks:
-    """Serve ``app`` on ``host:port``; ``block=False`` returns once the server is up (tests)."""
+_DEFAULTS = Settings.model_fields
+
+
+def launch(app: gr.Blocks, *, host: str, port: int, auth: str | SecretStr | tuple[str, str] | None = None,
+           block: bool = True, login_failures: int = _DEFAULTS["login_failures"].default,
+           login_lockout_seconds: float = _DEFAULTS["login_lockout_seconds"].default,
+           max_upload_bytes: int = _DEFAULTS["max_upload_bytes"].default) -> gr.Blocks:
+    """Serve ``app`` on ``host:port``; ``block=False`` returns once the server is up (tests).
+
+    Logins are throttled per client (:class:`LoginThrottle`) and uploads larger than ``max_upload_bytes``
+    are refused (HTTP 413).
+    """
+    pair = auth if isinstance(auth, tuple) else parse_auth(auth)
+    throttle = Middleware(LoginThrottle, failures=login_failures, lockout_seconds=login_lockout_seconds)
     try:
-        app.launch(server_name=host, server_port=port, auth=parse_auth(auth), theme=THEME, css=CSS,
+        app.launch(server_name=host, server_port=port, auth=pair, theme=THEME, css=CSS,
                    prevent_thread_lock=not block, show_error=True, quiet=not block, footer_links=["api"],
-                   ssr_mode=False)
+                   ssr_mode=False, max_file_size=max_upload_bytes, app_kwargs={"middleware": [throttle]})
     except OSError as exc:
         if "port" not in str(exc):
             raise

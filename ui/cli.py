@@ -8,18 +8,30 @@ non-zero; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import json
+import stat
 import sys
 from pathlib import Path
 
 import click
 
+from index.corpus import strip_control
 from index.embedders import load_embedder
 from index.errors import UserError
 from index.ingest import IngestProgress
 from index.ingest import ingest as run_ingest
 from index.ingest import require_index
+from index.redact import redact
 from assistant.settings import Settings
 from index.store import PaperStore, describe_location, open_store
+
+MAX_HISTORY_BYTES = 1_000_000
+"""Largest ``--history`` file: the engine reads only the last few messages, each cut to a question's length."""
+
+
+def _shown(text: str) -> str:
+    """Text from the corpus, a model, a file name or an exception, as it may reach a terminal:
+    no escape sequences or control characters, no credentials of URLs."""
+    return redact(strip_control(text))
 
 
 class _Context:
@@ -42,13 +54,13 @@ class _Group(click.Group):
         except UserError as exc:
             if "--debug" in sys.argv:
                 raise
-            click.echo(f"paperchat: error: {exc}", err=True)
+            click.echo(f"paperchat: error: {_shown(str(exc))}", err=True)
             sys.exit(1)
         except Exception as exc:
             if "--debug" in sys.argv:
                 raise
             message = str(exc).splitlines()[0] if str(exc) else ""
-            click.echo(f"paperchat: unexpected error: {type(exc).__name__}: {message} "
+            click.echo(f"paperchat: unexpected error: {type(exc).__name__}: {_shown(message)} "
                        "(run again with --debug for the traceback)", err=True)
             sys.exit(1)
 
@@ -91,13 +103,17 @@ def ingest(obj: _Context, files: tuple[Path, ...], rebuild: bool, if_missing: bo
         bar.set_postfix_str(f"{step.versions} versions, {step.embedded_chunks} chunks embedded", refresh=False)
         bar.update(step.bytes_read - bar.n)
 
-    report = run_ingest(paths, store, lambda: load_embedder(obj.settings), rebuild=rebuild, progress=progress)
+    report = run_ingest(paths, store, lambda: load_embedder(obj.settings), rebuild=rebuild, progress=progress,
+                        limits=obj.settings.limits)
     if bar is not None:
         bar.close()
     for problem in report.rejected:
-        click.echo(f"rejected: {problem}", err=True)
+        click.echo(f"rejected: {_shown(str(problem))}", err=True)
     click.echo(report.summary())
-    if report.rejected:
+    if report.rebuild_refused:
+        click.echo(f"paperchat: the rebuild was not applied ({report.rebuild_refused}); the index is as it was "
+                   f"({report.total_in_store} chunks)", err=True)
+    if report.rejected or report.rebuild_refused:
         sys.exit(1)
 
 
@@ -114,20 +130,23 @@ def search(obj: _Context, query: str, k: int, mode: str | None, as_json: bool) -
 
     if not query.strip():
         raise UserError("the query is empty")
+    if not any(c.isalnum() for c in query):
+        raise UserError("the query has no words, only punctuation or symbols")
     store = obj.store()
     require_index(store)
     retriever = HybridRetriever(store, load_embedder(obj.settings), mode or obj.settings.retrieval)
     papers = retriever.retrieve(query, k=k).papers
     if as_json:
-        click.echo(json.dumps({"query": query, "results": [p.as_dict() for p in papers]}, ensure_ascii=False))
+        # json escapes C0 controls; DEL and C1 controls would reach the terminal raw.
+        click.echo(_shown(json.dumps({"query": query, "results": [p.as_dict() for p in papers]}, ensure_ascii=False)))
         return
     for rank, paper in enumerate(papers, start=1):
         best = paper.chunks[0]
-        snippet = " ".join(best.text.split())
+        snippet = " ".join(strip_control(best.text).split())
         snippet = snippet if len(snippet) <= 70 else snippet[:69] + "…"
         versions = ",".join("v" + v.rsplit("v", 1)[1] for v in paper.versions)
-        click.echo(f"{rank}. {paper.score:.3f}  {paper.base_id} [{versions}]  {paper.title}\n"
-                   f"      {best.metadata.get('section')}: {snippet}")
+        click.echo(_shown(f"{rank}. {paper.score:.3f}  {paper.base_id} [{versions}]  {paper.title}\n"
+                          f"      {best.metadata.get('section')}: {snippet}"))
 
 
 def _assistant(obj: _Context, backend: str | None):
@@ -146,18 +165,18 @@ def _stream_to_terminal(assistant, question: str, history: list[dict]):
     for event in assistant.stream(question, history):
         if isinstance(event, TextDelta):
             streamed += event.text
-            click.echo(event.text, nl=False)
+            click.echo(strip_control(event.text), nl=False)
         elif isinstance(event, AnswerDone):
             answer = event.answer
     click.echo()
     if answer.text.strip() != streamed.strip():
-        click.echo(f"\n{answer.text}")
+        click.echo(f"\n{strip_control(answer.text)}")
     for notice in answer.notices:
         click.echo(f"note: {notice}", err=True)
     if answer.sentences:
         click.echo(f"\n[{answer.supported_sentences}/{len(answer.sentences)} sentences supported by their citations]")
     for source in answer.sources:
-        click.echo(f"  {source.arxiv_id}  {source.title}  {source.url}")
+        click.echo(_shown(f"  {source.arxiv_id}  {source.title}  {source.url}"))
     return answer
 
 
@@ -176,7 +195,7 @@ def ask(obj: _Context, question: str, as_json: bool, history: Path | None, backe
     messages = _read_history(history) if history else []
     assistant = _assistant(obj, backend)
     if as_json:
-        click.echo(json.dumps(assistant.ask(question, messages).as_json(), ensure_ascii=False))
+        click.echo(_shown(json.dumps(assistant.ask(question, messages).as_json(), ensure_ascii=False)))
     else:
         _stream_to_terminal(assistant, question, messages)
 
@@ -197,16 +216,24 @@ def chat(obj: _Context, backend: str | None) -> None:
         try:
             answer = _stream_to_terminal(assistant, question, history)
         except UserError as exc:
-            click.echo(f"paperchat: {exc}", err=True)
+            click.echo(f"paperchat: {_shown(str(exc))}", err=True)
             continue
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
 
 
 def _read_history(path: Path) -> list[dict]:
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise UserError(f"{path}: not a regular file; give a JSON file of messages")
+    if info.st_size > MAX_HISTORY_BYTES:
+        raise UserError(f"{path}: {info.st_size:,} bytes, more than {MAX_HISTORY_BYTES:,}; "
+                        "keep the last messages of the conversation only")
     try:
         messages = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: not a JSON list of messages ({exc})") from None
+    except RecursionError:  # json's decoder recurses once per level of [ or {
+        raise UserError(f"{path}: not a JSON list of messages (nested too deeply)") from None
     if not isinstance(messages, list) or not all(
             isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)
             for m in messages):
@@ -243,17 +270,32 @@ def stats(obj: _Context) -> None:
 @main.command()
 @click.option("--host", help="Interface to listen on (default: PAPERCHAT_HOST, else 127.0.0.1: this machine only).")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default: PAPERCHAT_PORT, else 7860).")
-@click.option("--auth", metavar="USER:PASSWORD", help="Login required to open the chat (default: PAPERCHAT_AUTH; none).")
+@click.option("--auth", metavar="USER:PASSWORD",
+              help="Login required to open the chat (default: PAPERCHAT_AUTH; none). Shows in the process list: "
+                   "prefer PAPERCHAT_AUTH or --auth-file.")
+@click.option("--auth-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A file whose first line is USER:PASSWORD (default: PAPERCHAT_AUTH_FILE).")
 @click.option("--backend", type=BACKENDS, help="Default backend of the chat (override PAPERCHAT_BACKEND).")
+@click.option("--backends", metavar="NAME,...",
+              help="Backends users may choose in the chat (default: PAPERCHAT_BACKENDS, else only the default one).")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, auth: str | None, backend: str | None) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, auth: str | None, auth_file: Path | None,
+          backend: str | None, backends: str | None) -> None:
     """Start the chat in the browser (and its API); builds the index first when there is none."""
-    from ui.app import ChatService, build_app, is_loopback, launch, parse_auth
+    from pydantic import SecretStr
+
+    from ui.app import ChatService, auth_file_is_open, build_app, is_loopback, launch, login_of, offered_backends
 
     obj: _Context = ctx.obj
-    given = {"host": host, "port": port, "auth": auth, "backend": backend}
+    offered = [b.strip() for b in backends.split(",") if b.strip()] if backends else None
+    given = {"host": host, "port": port, "auth": SecretStr(auth) if auth else None, "auth_file": auth_file,
+             "backend": backend, "backends": offered}
     settings = obj.settings = obj.settings.model_copy(update={k: v for k, v in given.items() if v is not None})
-    parse_auth(settings.auth)  # a malformed login fails now, not after the slow start
+    # A malformed login or backend list fails now, not after the slow start.
+    login = login_of(settings)
+    offered_backends(settings)
+    if settings.auth_file and auth_file_is_open(settings):
+        click.echo(f"paperchat: warning: {settings.auth_file} can be read by other users; chmod 600 it", err=True)
     store = obj.store()
     if not (store.exists() and store.count() > 0):
         click.echo(f"no index yet ({describe_location(settings)}): building it first", err=True)
@@ -262,13 +304,13 @@ def serve(ctx: click.Context, host: str | None, port: int | None, auth: str | No
         except SystemExit as exc:
             if exc.code:
                 click.echo("paperchat: some rows were rejected (listed above); serving the others", err=True)
-    if not is_loopback(settings.host) and not settings.auth:
+    if not is_loopback(settings.host) and not login:
         click.echo(f"paperchat: warning: listening on {settings.host} without --auth: anyone who can reach "
                    "this machine can use the chat and its API", err=True)
     click.echo("loading the models…", err=True)
     app = build_app(ChatService(settings, store=store))
-    launch(app, host=settings.host, port=settings.port, auth=settings.auth)
-
+    launch(app, host=settings.host, port=settings.port, auth=login, login_failures=settings.login_failures,
+           login_lockout_seconds=settings.login_lockout_seconds, max_upload_bytes=settings.max_upload_bytes)
 
 
 from evals.cli import eval_group  # noqa: E402  (evals uses assistant; registered last, kept apart)

@@ -5,6 +5,8 @@ Each event (a thumbs up or down, or a comment on it) is one line of
 holding a lock (a thread lock for the chat server's worker threads and an
 ``flock`` for other processes appending to the same file), then flushed and
 fsynced, so a crash never leaves half a line or loses an acknowledged event.
+The log quotes what users asked: it is readable by its owner only (0600, in a
+0700 directory), and a file found open to others is tightened on the next write.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import os
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
+
+from index.settings import private_dir
 
 RATINGS = ("up", "down")
 
@@ -33,10 +37,13 @@ class FeedbackLog:
         """
         record = {"timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), **event}
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
+                info = os.fstat(fd)
+                if info.st_uid == os.getuid() and info.st_mode & 0o077:
+                    os.fchmod(fd, 0o600)
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 written = 0
                 while written < len(line):  # os.write may write less than asked
