@@ -187,7 +187,7 @@ class Assistant:
         Returns the text, the verdicts kept and the verdicts dropped.
         """
         by_id = {s.arxiv_id: s for s in sources}
-        judge = EmbeddingJudge(self.embed_model)
+        judge = self._embedding_judge()
         kept, dropped = [], []
         for verdict in verdicts:
             if verdict.supported:
@@ -209,6 +209,15 @@ class Assistant:
                 dropped.append(verdict)
         return text, kept, dropped
 
+    def _embedding_judge(self) -> EmbeddingJudge:
+        """One e5 judge for the Assistant's life: evidence sentences recur across questions, embed each once.
+
+        Its cache is bounded: past :data:`EMBEDDING_CACHE` sentences it starts again.
+        """
+        if getattr(self, "_e5_judge", None) is None or len(self._e5_judge._vectors) > EMBEDDING_CACHE:
+            self._e5_judge = EmbeddingJudge(self.embed_model)
+        return self._e5_judge
+
     def answerable(self, question: str, sources: list[Source], retrieval) -> bool:
         """Does the evidence shown state what the question asks? Decides between a quoted answer and abstaining."""
         texts = {p.base_id: " ".join([p.title] + [c.text for v in p.versions for c in self.retriever.chunks_of(v)])
@@ -222,7 +231,7 @@ class Assistant:
         """
         by_id = {s.arxiv_id: s for s in sources}
         judges = [LexicalJudge()] + ([LLMJudge(self.judge_llm)] if self.judge_llm is not None else [])
-        judge = CascadeJudge(judges + [EmbeddingJudge(self.embed_model)])
+        judge = CascadeJudge(judges + [self._embedding_judge()])
         verdicts = []
         carried: list[str] = []
         for sentence in split_answer_sentences(text):
@@ -243,7 +252,12 @@ class Assistant:
             # claim only names the paper ("[arXiv:X] <title> uses ..."); its words must not vouch for the rest.
             evidence = [x for c in cited for x in (by_id[c].title, *by_id[c].sentences)]
             judged = _without_titles(claim, [by_id[c].title for c in cited])
-            supported, method = judge.decide(judged, evidence) if judged else (True, "title")
+            if not judged:
+                supported, method = True, "title"
+            elif _verbatim(judged, evidence):
+                supported, method = True, "quoted"  # the evidence itself: nothing to judge
+            else:
+                supported, method = judge.decide(judged, evidence)
             verdicts.append(SentenceVerdict(sentence, cited, bool(supported), method))
         return verdicts
 
@@ -398,6 +412,8 @@ def annotate(text: str, verdicts: list[SentenceVerdict]) -> str:
     return text
 
 
+EMBEDDING_CACHE = 20_000
+"""Evidence sentences whose e5 vectors the support judge keeps (about 30 MB at 384 floats each)."""
 JUDGE_CONTEXT = 2048
 """Context size of the support judge's own llama.cpp context (its prompts are one evidence block and a claim)."""
 MIN_ANSWERABILITY = 0.99
@@ -426,6 +442,15 @@ def is_refusal(text: str) -> bool:
     """Every sentence of ``text`` only says the evidence does not answer ("没有关于X的论文。", "No paper ...")."""
     sentences = [strip_citations(s).strip() for s in split_answer_sentences(text.strip())]
     return bool(sentences) and all(_REFUSAL_RE.search(s) for s in sentences)
+
+
+_QUOTE_CHARS_RE = re.compile(r"[“”\"'「」『』\s]|[（(](?:quoted|原文)[)）]")
+
+
+def _verbatim(claim: str, evidence: list[str]) -> bool:
+    """The claim is one of the evidence sentences (or a part of one), as written: a quote."""
+    core = _QUOTE_CHARS_RE.sub("", claim).strip(":：-–—。.,，;；")
+    return len(core) >= 8 and any(core in _QUOTE_CHARS_RE.sub("", e) for e in evidence)
 
 
 def _without_titles(claim: str, titles: list[str]) -> str:
