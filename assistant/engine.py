@@ -193,7 +193,11 @@ class Assistant:
             if verdict.supported:
                 kept.append(verdict)
                 continue
-            pool = [by_id[c] for c in verdict.citations if c in by_id] or sources
+            # Quote only papers that lead the ranking: a failed sentence that cited a trailing paper is
+            # usually the right claim on the wrong paper, and its nearest sentence there answers nothing.
+            leading = [s for s in sources if s.score >= LEADING_SCORE_RATIO * sources[0].score]
+            pool = [by_id[c] for c in verdict.citations if c in by_id and by_id[c] in leading] or (
+                leading if not verdict.citations else [])
             candidates = [(source, sentence) for source in pool for sentence in source.sentences]
             claim = strip_citations(verdict.text).replace(prompts.UNSUPPORTED_MARK.strip(), "").strip()
             scored = [(judge.similarity(claim, [sentence]), source, sentence) for source, sentence in candidates]
@@ -418,6 +422,8 @@ JUDGE_CONTEXT = 2048
 """Context size of the support judge's own llama.cpp context (its prompts are one evidence block and a claim)."""
 MIN_ANSWERABILITY = 0.99
 """Every specific term of the question must be in the retrieved papers (assistant/answerability.py)."""
+LEADING_SCORE_RATIO = 0.9
+"""A paper whose fused score is within this ratio of the best one leads the ranking (repair quotes only those)."""
 QUOTE_SIMILARITY = 0.84
 """e5 similarity from which an unsupported sentence is taken to restate an evidence sentence (then quoted)."""
 
