@@ -122,7 +122,7 @@ def test_sources_are_shown_before_the_answer_streams(server):
 
 @pytest.mark.slow
 def test_real_bundled_model_answers_through_the_chat_api(ui_settings, e5):
-    settings = ui_settings.model_copy(update={"backend": "local", "model_cache_dir": MODEL_CACHE})
+    settings = ui_settings.model_copy(update={"backend": "local", "backends": ["local"], "model_cache_dir": MODEL_CACHE})
     with running_app(settings, e5) as (url, service):
         chat = client(url)
         job = chat.submit(FIRST_QUESTION, "local", 4, "auto", api_name="/chat")
