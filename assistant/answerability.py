@@ -21,7 +21,6 @@ import re
 
 from assistant.answer import Source
 from assistant.evidence import NAME_RE
-from assistant.retrieval import Retrieval
 
 # Latin terms a question may use for a field or a task, which the summaries write in Chinese (语音识别 for ASR).
 _GENERIC = frozenset("""
@@ -60,13 +59,12 @@ def specific_terms(question: str) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
-def answerability(question: str, sources: list[Source], retrieval: Retrieval, paper_text: dict[str, str]) -> float:
+def answerability(question: str, sources: list[Source], paper_text: dict[str, str]) -> float:
     """Between 0 (the evidence does not give what is asked) and 1.
 
     Args:
         question: the standalone question.
         sources: the evidence shown, best paper first.
-        retrieval: what retrieval found (named IDs count as answered by their paper).
         paper_text: base ID to the whole text (title and every version) of each retrieved paper.
     """
     if not sources or not sources[0].sentences:

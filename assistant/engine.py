@@ -226,7 +226,7 @@ class Assistant:
         """Does the evidence shown state what the question asks? Decides between a quoted answer and abstaining."""
         texts = {p.base_id: " ".join([p.title] + [c.text for v in p.versions for c in self.retriever.chunks_of(v)])
                  for p in retrieval.papers}
-        return answerability(question, sources, retrieval, texts) >= MIN_ANSWERABILITY
+        return answerability(question, sources, texts) >= MIN_ANSWERABILITY
 
     def verify(self, text: str, sources: list[Source], framing: list[str] = ()) -> list[SentenceVerdict]:
         """A support verdict for each sentence of ``text`` against the evidence it cites.
