@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from assistant.answer import Source
-from assistant.evidence import NAME_RE
+from assistant.evidence import HAS_NAME_RE, HAS_NUMBER_RE, NAME_RE
 
 # Latin terms a question may use for a field or a task, which the summaries write in Chinese (语音识别 for ASR).
 _GENERIC = frozenset("""
@@ -34,8 +34,8 @@ ASKS_NUMBER_RE = re.compile(
     re.IGNORECASE)
 """A question whose answer is a number (stricter than evidence.QUANTITY_RE, which only ranks sentences)."""
 _VERSION_RE = re.compile(r"v\d+", re.IGNORECASE)
-_DIGIT_RE = re.compile(r"(?<![A-Za-z])\d|[一二两三四五六七八九十百千万][个种类项倍次位条]")
-_NAME_IN_TEXT_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
+# A number, or a Chinese numeral with its measure word (三类, 两种): "哪三类" is answered in words.
+_DIGIT_RE = re.compile(HAS_NUMBER_RE.pattern + r"|[一二两三四五六七八九十百千万][个种类项倍次位条]")
 _ID_RE = re.compile(r"\d{4}\.\d{4,5}(?:v\d+)?")
 
 
@@ -72,7 +72,7 @@ def answerability(question: str, sources: list[Source], paper_text: dict[str, st
     shown = " ".join(sources[0].sentences)
     if ASKS_NUMBER_RE.search(question) and not _DIGIT_RE.search(shown):
         return 0.0
-    if NAME_RE.search(question) and not _NAME_IN_TEXT_RE.search(f"{sources[0].title} {shown}"):
+    if NAME_RE.search(question) and not HAS_NAME_RE.search(f"{sources[0].title} {shown}"):
         return 0.0
     terms = specific_terms(question)
     if not terms:

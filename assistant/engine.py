@@ -23,7 +23,7 @@ from assistant.backends import backend_location, load_llm
 from assistant.citations import Citation, normalize_citations, sentence_citations, split_answer_sentences, \
     strip_citations
 from assistant.answerability import ASKS_NUMBER_RE, answerability, specific_terms
-from assistant.evidence import select_evidence
+from assistant.evidence import HAS_NUMBER_RE, select_evidence
 from assistant.retrieval import HybridRetriever, find_arxiv_ids
 from assistant.settings import Settings
 from assistant.support import CascadeJudge, EmbeddingJudge, LexicalJudge, LLMJudge
@@ -34,7 +34,6 @@ from index.ingest import require_index
 from index.redact import redact
 from index.store import PaperStore, open_store
 
-_DIGIT_RE = re.compile(r"(?<![A-Za-z])\d")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FOLLOW_UP_RE = re.compile(
     r"\b(it|its|they|their|them|this|that|these|those|the paper|the method|the model|the authors)\b"
@@ -474,10 +473,10 @@ def complete_numbers(question: str, text: str, sources: list[Source], language: 
     ranked for the question with numbers first (assistant/evidence.py), so the first one holding a digit is
     the figure asked for; it is added as a quote, cited. Returns the text and the sentence added (or None).
     """
-    if not sources or not ASKS_NUMBER_RE.search(question) or _DIGIT_RE.search(strip_citations(text)):
+    if not sources or not ASKS_NUMBER_RE.search(question) or HAS_NUMBER_RE.search(strip_citations(text)):
         return text, None
     top = sources[0]
-    sentence = next((x for x in top.sentences if _DIGIT_RE.search(x)), None)
+    sentence = next((x for x in top.sentences if HAS_NUMBER_RE.search(x)), None)
     if sentence is None:
         return text, None
     quote = f"“{sentence}” {prompts.QUOTE_MARK[language]} [arXiv:{top.arxiv_id}]"

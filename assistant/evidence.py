@@ -42,8 +42,10 @@ NAME_RE = re.compile(
     r"tools?|frameworks?|systems?|baselines?|encoders?|codecs?|tasks?)\b|\bcalled\b|\bnamed?\b|"
     r"叫什么|名字|名称|(?:哪个|哪些|什么)(?:数据集|模型|基准|方法|框架|语言|指标|任务|编码器|系统)",
     re.IGNORECASE)
-_NAME_IN_TEXT_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
-_DIGIT_RE = re.compile(r"(?<![A-Za-z])\d")
+HAS_NAME_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
+"""A name in a text (Whisper, LibriSpeech, GPT-4o): what a "which dataset / 叫什么" question wants."""
+HAS_NUMBER_RE = re.compile(r"(?<![A-Za-z])\d")
+"""A number in a text, not a digit inside a name (Qwen2): what a "how many / 多少" question wants."""
 # How strongly a paper's share of the budget follows its fused score relative to the best paper's.
 DOMINANCE_POWER = 12
 MIN_SENTENCE_TOKENS = 40
@@ -152,8 +154,8 @@ def score_sentences(question: str, chunks: list[StoredChunk], similarities: dict
         for sentence in split_sentences(chunk.text):
             words = set(tokenize(sentence))
             lexical = sum(w for t, w in terms.items() if t in words) / total
-            kind = 0.25 if ((wants_number and _DIGIT_RE.search(sentence))
-                            or (wants_name and _NAME_IN_TEXT_RE.search(sentence))) else 0.0
+            kind = 0.25 if ((wants_number and HAS_NUMBER_RE.search(sentence))
+                            or (wants_name and HAS_NAME_RE.search(sentence))) else 0.0
             scored.append((0.45 * lexical + 0.45 * dense + kind, sentence))
     scored.sort(key=lambda pair: -pair[0])
     return scored
