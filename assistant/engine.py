@@ -55,7 +55,7 @@ class Assistant:
         # Chinese evidence); it judges in a context of its own so the answer prompt's cache survives.
         self.judge_llm = (self.llm.sibling(JUDGE_CONTEXT) if settings.judge == "llm" and hasattr(self.llm, "sibling")
                           else None)
-        self.paper_count = len({c.metadata["base_id"] for c in self.retriever.chunks})
+        self.paper_count = len(self.retriever.paper_ids())
 
     def ask(self, question: str, history: list[dict] | None = None, language: str | None = None,
             top_k: int | None = None) -> Answer:

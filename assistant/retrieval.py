@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
-import bm25s
-import jieba
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from index.corpus import parse_arxiv_id
 from index.search import group_by_paper
+from index.sparse import open_sparse, tokenize
 from index.store import PaperStore, StoredChunk
 
 RRF_K = 10
@@ -34,24 +32,7 @@ CHUNKS_PER_CANDIDATE = 300
 RERANK_CANDIDATES = 12
 _ID_IN_TEXT_RE = re.compile(r"(?<![\d.])(?:arxiv:\s*)?(\d{4}\.\d{4,5}(?:v\d+)?)(?![\d])", re.IGNORECASE)
 _ACRONYM_RE = re.compile(r"\b[A-Z][A-Z0-9]{1,9}\b")
-_TOKEN_RE = re.compile(r"[a-z0-9]+(?:[.\-+][a-z0-9]+)*%?|[\u3400-\u9fff]+")
-_STOPWORDS = set(
-    "a an the of for to in on and or with by from is are was were be been this that these those which what "
-    "how does do did it its as at about into using use used paper papers work works there any some than "
-    "的 了 在 和 与 是 及 或 对 中 等 并 其 该 这 那 有 哪 哪些 什么 如何 怎么 吗 呢 篇 论文 研究 一种 通过".split()
-)
-jieba.setLogLevel(60)
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased English terms (model names, numbers kept whole) and jieba words for Chinese."""
-    tokens = []
-    for piece in _TOKEN_RE.findall(text.lower()):
-        if "\u3400" <= piece[0] <= "\u9fff":
-            tokens.extend(w for w in jieba.cut_for_search(piece) if w not in _STOPWORDS)
-        elif piece not in _STOPWORDS:
-            tokens.append(piece)
-    return tokens
+__all__ = ["HybridRetriever", "PaperResult", "Retrieval", "candidate_count", "find_arxiv_ids", "tokenize"]
 
 
 def find_arxiv_ids(text: str) -> list[str]:
@@ -112,9 +93,11 @@ class Retrieval:
 class HybridRetriever:
     """Dense + BM25 over one collection, fused per paper.
 
-    The BM25 index is built in memory from the collection's documents when the
-    retriever is created: instant for the bundled collection, 26.5 s and 1.1 GB
-    at 100k chunks (docs/performance.md).
+    The BM25 index and the chunk catalogue live in the collection's sparse index
+    (:mod:`index.sparse`), built at ingest time: creating a retriever opens it and
+    holds nothing in memory that grows with the collection. Each query reads the
+    index's current state, so papers another process ingests are found without a
+    restart, by BM25 and by dense search alike.
     """
 
     def __init__(self, store: PaperStore, embed_model: BaseEmbedding, mode: str = "hybrid",
@@ -128,29 +111,28 @@ class HybridRetriever:
 
             self.reranker = SentenceTransformerRerank(model=reranker_model, top_n=RERANK_CANDIDATES, device="cpu")
         self._last_query: tuple[str | None, list[float]] = (None, [])
-        self.chunks = store.all_chunks()
-        self.candidates = candidates or candidate_count(len(self.chunks))
-        """Chunks each of dense and BM25 hands to the fusion."""
-        self._by_id = {c.id: c for c in self.chunks}
-        self._by_version: dict[str, list[StoredChunk]] = {}
-        for chunk in sorted(self.chunks, key=lambda c: c.metadata["chunk_index"]):
-            self._by_version.setdefault(chunk.metadata["arxiv_id"], []).append(chunk)
-        self._versions: dict[str, list[tuple[int, str]]] = {}
-        for arxiv_id, chunks in self._by_version.items():
-            self._versions.setdefault(chunks[0].metadata["base_id"], []).append((chunks[0].metadata["version"], arxiv_id))
-        for versions in self._versions.values():
-            versions.sort()
-        corpus_tokens = [tokenize(f"{c.metadata['title']} {c.text}") or ["<empty>"] for c in self.chunks]
-        self._vocabulary = {t for tokens in corpus_tokens for t in tokens}
-        document_frequency = Counter(t for tokens in corpus_tokens for t in set(tokens))
-        self._idf = {t: math.log(1 + len(corpus_tokens) / df) for t, df in document_frequency.items()}
-        self._max_idf = math.log(1 + len(corpus_tokens))
-        self._bm25 = bm25s.BM25()
-        self._bm25.index(corpus_tokens, show_progress=False)
+        self.sparse = open_sparse(store)
+        self.candidates = candidates or candidate_count(self.sparse.count())
+        """Chunks each of dense and BM25 hands to the fusion (set from the collection's size at start)."""
+
+    @property
+    def chunks(self) -> list[StoredChunk]:
+        """Every chunk of the collection, read from the catalogue: memory grows with the collection, so
+        code that runs at start-up or per question uses :meth:`paper_ids`, :meth:`chunks_of` and friends."""
+        return self.sparse.all_chunks()
+
+    def paper_ids(self) -> list[str]:
+        """Base IDs of every paper in the collection."""
+        return self.sparse.paper_ids()
 
     def term_weight(self, token: str) -> float:
         """IDF of a token in this collection: rare terms say more about what a question asks."""
-        return self._idf.get(token, self._max_idf)
+        return self.term_weights([token])[token]
+
+    def term_weights(self, tokens: list[str]) -> dict[str, float]:
+        """:meth:`term_weight` of several tokens in one read; a token in no chunk weighs most."""
+        chunks, df = self.sparse.document_frequencies(tokens)
+        return {t: math.log(1 + chunks / df[t]) if t in df else math.log(1 + chunks) for t in tokens}
 
     def chunk_similarities(self, question: str, arxiv_ids: list[str]) -> dict[str, float]:
         """Cosine similarity of the question to every chunk of the given versions (one Chroma query)."""
@@ -161,16 +143,17 @@ class HybridRetriever:
         return dict(self.store.nearest(self._vector(question), max(n, 1), where))
 
     def versions_of(self, base_id: str) -> list[str]:
-        return [arxiv_id for _, arxiv_id in self._versions.get(base_id, [])]
+        """The paper's versioned IDs in the collection, oldest first."""
+        return self.sparse.versions_of(base_id)
 
     def chunks_of(self, arxiv_id: str) -> list[StoredChunk]:
         """One version's chunks in reading order."""
-        return self._by_version.get(arxiv_id, [])
+        return self.sparse.chunks_of(arxiv_id)
 
     def retrieve(self, question: str, k: int = 5) -> Retrieval:
         """The ``k`` best papers for ``question``; named arXiv IDs come first."""
         requested = find_arxiv_ids(question)
-        missing = [i for i in requested if parse_arxiv_id(i)[1] not in self._versions]
+        missing = [i for i in requested if not self.versions_of(parse_arxiv_id(i)[1])]
         named = [parse_arxiv_id(i)[1] for i in requested if i not in missing]
 
         dense = self._dense(question) if self.mode in ("hybrid", "dense") else []
@@ -202,7 +185,9 @@ class HybridRetriever:
                         self.versions_of(base))
             for base in order[:k]
         ]
-        acronyms = [a for a in dict.fromkeys(_ACRONYM_RE.findall(question)) if a.lower() in self._vocabulary]
+        acronyms = list(dict.fromkeys(_ACRONYM_RE.findall(question)))
+        known = self.sparse.document_frequencies([a.lower() for a in acronyms])[1]
+        acronyms = [a for a in acronyms if a.lower() in known]
         return Retrieval(papers, requested, missing, dense_top=dense[0].score if dense else 0.0,
                          bm25_top=sparse[0].score if sparse else 0.0, known_acronyms=acronyms)
 
@@ -236,22 +221,18 @@ class HybridRetriever:
     def _nearest(self, question: str, where: dict | None = None) -> list[StoredChunk]:
         """The chunks nearest to the question, scored by cosine similarity.
 
-        Chroma returns only ids and distances: the texts and metadata are in memory already, and
-        shipping them for 80 candidates took ~10 ms against ~1 ms without them (444 chunks, 2 cores).
-        Chunks ingested after this retriever was built are left out, as they are from BM25.
+        Chroma returns only ids and distances; the texts and metadata come from the sparse index's
+        catalogue (shipping them from Chroma for 80 candidates took ~10 ms against ~1 ms without them).
+        A chunk whose vector is written but whose catalogue entry is not yet (an ingest between its
+        two writes) is left out.
         """
-        if not self.chunks:
+        count = self.sparse.count()
+        if not count:
             return []
-        hits = self.store.nearest(self._vector(question), min(self.candidates, len(self.chunks)), where)
-        known = self._by_id
+        hits = self.store.nearest(self._vector(question), min(self.candidates, count), where)
+        known = self.sparse.chunks_by_id([i for i, _ in hits])
         return [StoredChunk(i, known[i].text, known[i].metadata, score) for i, score in hits if i in known]
 
     def _sparse(self, question: str) -> list[StoredChunk]:
-        tokens = tokenize(question)
-        if not tokens:
-            return []
-        scores = self._bm25.get_scores(tokens)
-        best = scores.argsort()[::-1][:self.candidates]
-        c = self.chunks
-        return [StoredChunk(c[i].id, c[i].text, c[i].metadata, float(scores[i])) for i in best if scores[i] > 0]
+        return self.sparse.search(tokenize(question), self.candidates)
 

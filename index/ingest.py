@@ -13,6 +13,12 @@ Papers already stored but absent from the given files are left alone:
 ingesting a second file adds to the collection. ``rebuild`` starts over in a
 collection built aside, which replaces the old one only when every file was
 read and at least one row was good; otherwise the old index stays as it was.
+
+The BM25 index (:mod:`index.sparse`) follows the vectors batch by batch,
+compared by the same content hashes but against its own: a chunk whose vector
+was written by a run killed before its BM25 write is indexed by the next run
+without being embedded again. A run holds the index's writer lock throughout,
+so readers never mistake a half-done ingest for a stale index.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from index.chunking import Chunk, chunk_paper
 from index.corpus import CorpusLimits, CorpusStream, Paper, Problem
 from index.errors import UserError
+from index.sparse import exclusive, leftovers, repair, sparse_index, to_stderr
 from index.store import PaperStore
 
 PAPERS_PER_BATCH = 8
@@ -48,6 +55,8 @@ class IngestReport:
     unchanged: int = 0
     removed_chunks: int = 0
     embedded_chunks: int = 0
+    indexed_chunks: int = 0
+    """Chunks written to the BM25 index (all embedded ones, and any it lacked)."""
     duplicates: int = 0
     rejected: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
@@ -80,6 +89,7 @@ def ingest(
     rebuild: bool = False,
     progress: Callable[[IngestProgress], None] | None = None,
     limits: CorpusLimits = CorpusLimits(),
+    notify: Callable[[str], None] = to_stderr,
 ) -> IngestReport:
     """Bring the store in line with the papers in ``paths``, reading them as a stream.
 
@@ -95,28 +105,47 @@ def ingest(
         rebuild: build a new collection aside and let it replace the old one once complete.
         progress: called after each batch.
         limits: how large a row and its parts may be (``IndexSettings.limits``).
+        notify: told in one line when the BM25 index must first be rebuilt from the collection.
 
     Returns:
         The report; ``report.rejected`` lists every row that was not ingested.
     """
+    with exclusive(sparse_index(store)):
+        return _ingest(paths, store, embedder, rebuild, progress, limits, notify)
+
+
+def _ingest(paths: list[Path], store: PaperStore, embedder: Callable[[], BaseEmbedding], rebuild: bool,
+            progress: Callable[[IngestProgress], None] | None, limits: CorpusLimits,
+            notify: Callable[[str], None]) -> IngestReport:
     started = time.perf_counter()
     stream = CorpusStream(paths, limits)
     report = IngestReport(rejected=stream.problems)
     store.remove_leftovers()
+    for path in leftovers(store.sparse_dir, store.name):
+        path.unlink(missing_ok=True)
     target = store.aside() if rebuild else store
+    sparse = sparse_index(target)
+    if not rebuild:
+        repair(sparse, store, notify)
     model: BaseEmbedding | None = None
     batch: list[Paper] = []
 
     def write_batch() -> None:
         nonlocal model
-        stored = target.hashes([p.arxiv_id for p in batch])
+        ids = [p.arxiv_id for p in batch]
+        stored, indexed = target.hashes(ids), sparse.hashes(ids)
         to_embed: list[Chunk] = []
         stale: list[str] = []
+        to_index: list[Chunk] = []
+        unindexed: list[str] = []
         for paper in batch:
             chunks = chunk_paper(paper)
             report.chunks += len(chunks)
             have = stored.get(paper.arxiv_id, {})
+            known = indexed.get(paper.arxiv_id, {})
             wanted = {c.id: c.content_hash for c in chunks}
+            to_index += [c for c in chunks if known.get(c.id) != c.content_hash]
+            unindexed += sorted(set(known) - set(wanted))
             if have == wanted:
                 report.unchanged += 1
                 continue
@@ -131,8 +160,12 @@ def ingest(
                 model = embedder()
             target.upsert(to_embed, model.get_text_embedding_batch([c.embed_text for c in to_embed]))
         target.delete(stale)
+        # After the vectors: a reader that finds a vector without its catalogue entry skips it, as it skips
+        # chunks it has not heard of.
+        sparse.write(to_index, remove=unindexed)
         report.removed_chunks += len(stale)
         report.embedded_chunks += len(to_embed)
+        report.indexed_chunks += len(to_index)
         report.versions += len(batch)
         batch.clear()
         if progress:
@@ -153,11 +186,14 @@ def ingest(
                 report.rebuild_refused = "the files held no good row"
             else:
                 store.replace_with(target)
+                sparse_index(store).adopt(sparse, str(store.collection.id))
     finally:
         if target is not store and target.name != store.name:
             # A refused or failed rebuild. When the server went away, or the run is killed, the next run removes it.
             with contextlib.suppress(UserError):
                 target.drop()
+        if rebuild:
+            sparse.delete_files()
     report.papers = len(stream.base_ids)
     report.duplicates = stream.duplicates
     if (report.versions or rebuild) and store.exists():

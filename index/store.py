@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import functools
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
 import chromadb
@@ -76,7 +78,8 @@ def describe_location(settings: IndexSettings) -> str:
 
 def open_store(settings: IndexSettings) -> PaperStore:
     """The configured collection, tied to the configured embedder."""
-    return PaperStore(open_client(settings), settings.collection, embedder_name(settings), describe_location(settings))
+    return PaperStore(open_client(settings), settings.collection, embedder_name(settings), describe_location(settings),
+                      settings.sparse_path)
 
 
 def _reaching_the_server(method):
@@ -96,12 +99,14 @@ def _reaching_the_server(method):
 class PaperStore:
     """One Chroma collection of paper chunks, tied to the embedder that built it."""
 
-    def __init__(self, client: ClientAPI, name: str, embedder: str, location: str):
+    def __init__(self, client: ClientAPI, name: str, embedder: str, location: str, sparse_dir: Path):
         self.client = client
         self.name = name
         self.embedder = embedder
         self.location = location
         """Where the collection lives, for messages: "Chroma server http://…" or "embedded Chroma at …"."""
+        self.sparse_dir = sparse_dir
+        """The folder of the collection's BM25 index (:mod:`index.sparse`)."""
         self._collection = None
 
     @property
@@ -142,7 +147,8 @@ class PaperStore:
 
     def aside(self) -> PaperStore:
         """A new, empty collection under a temporary name, to build a replacement of this one in."""
-        return PaperStore(self.client, f"{self.name}-rebuild-{secrets.token_hex(4)}", self.embedder, self.location)
+        return PaperStore(self.client, f"{self.name}-rebuild-{secrets.token_hex(4)}", self.embedder, self.location,
+                          self.sparse_dir)
 
     @_reaching_the_server
     def replace_with(self, built: PaperStore) -> None:
@@ -193,18 +199,26 @@ class PaperStore:
                 out.setdefault(meta["arxiv_id"], {})[chunk_id] = meta["content_hash"]
         return out
 
-    @_reaching_the_server
     def all_chunks(self) -> list[StoredChunk]:
+        """Every stored chunk with its text and metadata."""
+        return list(self.iter_chunks())
+
+    def iter_chunks(self) -> Iterator[StoredChunk]:
         """Every stored chunk with its text and metadata, read a page at a time.
 
         One unpaged read of 100k chunks fails in Chroma's SQLite ("too many SQL variables").
         """
-        chunks: list[StoredChunk] = []
-        page = self.client.get_max_batch_size()
-        for offset in range(0, self.count(), page):
-            got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
-            chunks += [StoredChunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
-        return chunks
+        for offset in range(0, self.count(), self._page_size()):
+            yield from self._page(offset)
+
+    @_reaching_the_server
+    def _page_size(self) -> int:
+        return self.client.get_max_batch_size()
+
+    @_reaching_the_server
+    def _page(self, offset: int) -> list[StoredChunk]:
+        got = self.collection.get(include=["documents", "metadatas"], limit=self._page_size(), offset=offset)
+        return [StoredChunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
 
     @_reaching_the_server
     def metadatas(self, where: dict | None = None) -> list[dict]:
