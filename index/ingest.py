@@ -126,7 +126,7 @@ def _ingest(paths: list[Path], store: PaperStore, embedder: Callable[[], BaseEmb
     target = store.aside() if rebuild else store
     sparse = sparse_index(target)
     if not rebuild:
-        repair(sparse, store, notify)
+        repair(sparse, store, notify, counts=False)
     model: BaseEmbedding | None = None
     batch: list[Paper] = []
 
@@ -186,12 +186,18 @@ def _ingest(paths: list[Path], store: PaperStore, embedder: Callable[[], BaseEmb
                 report.rebuild_refused = "the files held no good row"
             else:
                 store.replace_with(target)
-                sparse_index(store).adopt(sparse, str(store.collection.id))
+                main = sparse_index(store)
+                main.adopt(sparse, str(store.collection.id))
+                main.close()
+        elif store.exists():
+            repair(sparse, store, notify)  # chunks of papers not in these files that the index still lacks
     finally:
         if target is not store and target.name != store.name:
             # A refused or failed rebuild. When the server went away, or the run is killed, the next run removes it.
             with contextlib.suppress(UserError):
                 target.drop()
+        # Closed here, not left to the garbage collector: the last connection to close checkpoints the WAL.
+        sparse.close()
         if rebuild:
             sparse.delete_files()
     report.papers = len(stream.base_ids)

@@ -498,7 +498,7 @@ def sparse_index(store: PaperStore) -> SparseIndex:
     return SparseIndex(file_for(store.sparse_dir, store.name))
 
 
-def stale_reason(index: SparseIndex, store: PaperStore) -> str | None:
+def stale_reason(index: SparseIndex, store: PaperStore, counts: bool = True) -> str | None:
     """Why ``index`` does not mirror ``store``'s collection, or None when it does.
 
     Compared: the collection's id (a ``--rebuild`` or a dropped and re-created collection changes it), the
@@ -514,23 +514,26 @@ def stale_reason(index: SparseIndex, store: PaperStore) -> str | None:
     chunks = store.count()
     if meta["collection"] != str(store.collection.id) and (meta["collection"] or chunks or meta["chunks"]):
         return "belongs to another collection of that name"
-    if int(meta["chunks"]) != chunks:
+    if counts and int(meta["chunks"]) != chunks:
         return f"holds {meta['chunks']} chunks and the collection {chunks}"
     return None
 
 
-def repair(index: SparseIndex, store: PaperStore, notify: Callable[[str], None]) -> None:
+def repair(index: SparseIndex, store: PaperStore, notify: Callable[[str], None], counts: bool = True) -> None:
     """Rebuild ``index`` from ``store`` if it is missing, unreadable or stale; the caller holds the writer lock.
 
     One line goes to ``notify`` when there is something to rebuild; an empty collection just gets an empty
-    index silently (the first ingest).
+    index silently (the first ingest). ``counts=False`` tolerates a different chunk count: an ingest
+    starting after a killed one, whose batches compare hashes anyway.
     """
     try:
-        reason = stale_reason(index, store)
+        reason = stale_reason(index, store, counts)
     except sqlite3.DatabaseError as exc:
         reason = f"is unreadable ({exc})"
         index.delete_files()
     if reason is None:
+        if index.meta()["collection"] is None:  # created empty, by a reader or before the collection had chunks
+            index.set_collection(str(store.collection.id))
         return
     chunks = store.count()
     if chunks:

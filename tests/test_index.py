@@ -197,7 +197,7 @@ def test_chroma_server_mode_ingest_search_and_reingest(chroma_server, tmp_path, 
     papers = [p for p in BUNDLED if p.base_id in {"2506.11079", "2506.11091", "2506.23325", "2506.00267"}]
     first = ingest([write_jsonl(tmp_path / "a.jsonl", papers)], store, lambda: e5)
     assert first.new == len(papers) == 6
-    assert not (tmp_path / "unused").exists(), "server mode must not create an embedded database"
+    assert not (tmp_path / "unused" / "chroma").exists(), "server mode must not create an embedded database"
     assert stored_ids(store) == expected_ids(papers)
     assert search(store, e5, "儿童朗读错误检测")[0].base_id == "2506.11079"
     again = ingest([write_jsonl(tmp_path / "a.jsonl", papers)], open_store(settings), lambda: e5)
