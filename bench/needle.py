@@ -48,7 +48,8 @@ _HEAD_END_RE = re.compile(r"[：:]")
 
 def real_papers_alone(store: PaperStore, arxiv_ids: list[str]) -> PaperStore:
     """A side collection holding only the chunks of ``arxiv_ids``, copied with their vectors."""
-    baseline = PaperStore(store.client, f"{store.name}-real-only", store.embedder, store.location)
+    # Its BM25 index is built from the copied chunks when a retriever first opens it.
+    baseline = PaperStore(store.client, f"{store.name}-real-only", store.embedder, store.location, store.sparse_dir)
     baseline.drop()
     got = store.collection.get(where={"arxiv_id": {"$in": arxiv_ids}},
                                include=["embeddings", "documents", "metadatas"])

@@ -10,8 +10,9 @@ each size it measures
   embeddings of the development set's questions;
 * the server's memory (VmRSS now, VmHWM peak, from /proc) and disk (du);
 * optionally (``--startup-at``) what building paperchat's ``HybridRetriever``
-  costs at that size, in a fresh process: it loads every chunk and builds
-  BM25 in memory.
+  costs at that size, in a fresh process. The chunks are also written to the
+  BM25 index as ingest writes them, which the retriever opens (``bench.startup``
+  measures this across sizes).
 
 Chunks are real paperchat chunks (node format, metadata, text) of a
 synthetic collection (:mod:`bench.synth`). Embedding a million chunks with
@@ -51,6 +52,7 @@ from index.corpus import CorpusStream
 from index.embedders import load_embedder
 from index.ingest import require_index
 from index.settings import IndexSettings
+from index.sparse import repair, sparse_index
 from index.store import PaperStore, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,9 +123,10 @@ def query_latency(store: PaperStore, queries: list[list[float]], k: int) -> dict
     return p50_p95(times)
 
 
-def retriever_startup(port: int, collection: str) -> dict:
+def retriever_startup(port: int, collection: str, sparse_dir: Path) -> dict:
     """Seconds and memory to build a HybridRetriever over the collection, in a fresh process."""
-    env = {**os.environ, "PAPERCHAT_CHROMA_URL": f"http://127.0.0.1:{port}", "PAPERCHAT_COLLECTION": collection}
+    env = {**os.environ, "PAPERCHAT_CHROMA_URL": f"http://127.0.0.1:{port}", "PAPERCHAT_COLLECTION": collection,
+           "PAPERCHAT_SPARSE_DIR": str(sparse_dir)}
     got = subprocess.run([sys.executable, "-m", "bench.scale", "--measure-startup"], env=env,
                          capture_output=True, text=True)
     if got.returncode:  # a start-up that fails at this size is a finding, not a reason to stop
@@ -137,7 +140,7 @@ def measure_startup() -> None:
     started = time.perf_counter()
     retriever = HybridRetriever(store, embed_model=None)
     seconds = round(time.perf_counter() - started, 1)
-    print(json.dumps({"chunks": len(retriever.chunks), "seconds": seconds, "peak_rss_before_mb": before,
+    print(json.dumps({"chunks": retriever.sparse.count(), "seconds": seconds, "peak_rss_before_mb": before,
                       "peak_rss_mb": peak_rss_mb(), "rss_after_mb": server_memory_mb(os.getpid())["rss_mb"]}))
 
 
@@ -206,9 +209,11 @@ def main() -> None:
         server, port = start_server(db)
         try:
             client = chromadb.HttpClient(host="127.0.0.1", port=port)
-            store = PaperStore(client, "scale", source.embedder, f"Chroma server http://127.0.0.1:{port}")
+            store = PaperStore(client, "scale", source.embedder, f"Chroma server http://127.0.0.1:{port}",
+                               Path(tmp) / "bm25")
             vectors = Vectors(centres, args.seed)
             chunks = synthetic_chunks(corpus)
+            repair(sparse_index(store), store, print, counts=False)  # ties the new BM25 index to the collection
             levels: list[dict] = []
             for size in sizes:
                 insert_seconds, added = 0.0, 0
@@ -218,6 +223,7 @@ def main() -> None:
                     started = time.perf_counter()
                     store.upsert(batch, embeddings)
                     insert_seconds += time.perf_counter() - started
+                    sparse_index(store).write(batch)  # as ingest does, so the retriever opens it as it is
                     added += len(batch)
                 level = {
                     "chunks": store.count(),
@@ -229,7 +235,7 @@ def main() -> None:
                     "machine_now": machine(),
                 }
                 if size in args.startup_at:
-                    level["retriever_startup"] = retriever_startup(port, store.name)
+                    level["retriever_startup"] = retriever_startup(port, store.name, store.sparse_dir)
                 levels.append(level)
                 print(json.dumps(level), flush=True)
                 write_result(args.out, "scale", {
