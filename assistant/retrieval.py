@@ -22,7 +22,8 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from index.corpus import parse_arxiv_id
 from index.search import group_by_paper
-from index.sparse import open_sparse, tokenize
+from index.sparse import tokenize
+from index.sparse_sync import open_sparse
 from index.store import PaperStore, StoredChunk
 
 RRF_K = 10

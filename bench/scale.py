@@ -52,7 +52,7 @@ from index.corpus import CorpusStream
 from index.embedders import load_embedder
 from index.ingest import require_index
 from index.settings import IndexSettings
-from index.sparse import repair, sparse_index
+from index.sparse_sync import repair, sparse_index
 from index.store import PaperStore, open_store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -50,7 +50,7 @@ from evals.questions import DEV_SET, load_questions
 from index.embedders import load_embedder
 from index.ingest import ingest
 from index.settings import BUNDLED_CORPUS, IndexSettings
-from index.sparse import exclusive, repair, sparse_index
+from index.sparse_sync import exclusive, repair, sparse_index
 from index.store import open_store
 
 BATCH = 2000

@@ -34,7 +34,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from index.chunking import Chunk, chunk_paper
 from index.corpus import CorpusLimits, CorpusStream, Paper, Problem
 from index.errors import UserError
-from index.sparse import exclusive, leftovers, repair, sparse_index, to_stderr
+from index.sparse_sync import exclusive, leftovers, repair, sparse_index, to_stderr
 from index.store import PaperStore
 
 PAPERS_PER_BATCH = 8

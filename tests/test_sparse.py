@@ -18,7 +18,8 @@ from index.chunking import chunk_paper
 from index.corpus import read_corpus
 from index.ingest import ingest
 from index.settings import BUNDLED_CORPUS, IndexSettings
-from index.sparse import EMPTY, MAX_PARTS, SparseIndex, exclusive, open_sparse, sparse_index, tokenize
+from index.sparse import EMPTY, MAX_PARTS, SparseIndex, tokenize
+from index.sparse_sync import exclusive, open_sparse, sparse_index
 from index.store import StoredChunk, open_store
 
 BUNDLED = read_corpus([BUNDLED_CORPUS]).papers
