@@ -165,7 +165,8 @@ class SparseIndex:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(SCHEMA)
+            if conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'removed'").fetchone()[0] == 0:
+                conn.executescript(SCHEMA)  # only when new: a reader must not wait for a long rebuild's write lock
             self._local.conn = conn
         return conn
 
