@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from index.errors import UserError
 from index.sparse import TOKENIZER, SparseIndex
 from index.store import PaperStore
 
@@ -87,6 +88,9 @@ def repair(index: SparseIndex, store: PaperStore, notify: Callable[[str], None],
     """
     try:
         reason = stale_reason(index, store, counts)
+    except (sqlite3.OperationalError, OSError) as exc:  # cannot open or lock it: not a reason to delete it
+        raise UserError(f"cannot open the BM25 index {index.path} ({exc}); set PAPERCHAT_SPARSE_DIR to a folder "
+                        "this user can write") from None
     except sqlite3.DatabaseError as exc:
         reason = f"is unreadable ({exc})"
         index.delete_files()
@@ -108,6 +112,11 @@ def open_sparse(store: PaperStore, notify: Callable[[str], None] | None = None) 
     batch by batch, and readers notice each batch by the generation.
     """
     index = sparse_index(store)
+    try:
+        index.path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create the BM25 index folder {index.path.parent} ({exc.strerror}); "
+                        "set PAPERCHAT_SPARSE_DIR to a folder this user can write") from None
     with exclusive(index, wait=False) as mine:
         if mine:
             repair(index, store, notify or to_stderr)

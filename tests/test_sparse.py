@@ -16,6 +16,7 @@ from assistant.retrieval import HybridRetriever
 from conftest import run_cli
 from index.chunking import chunk_paper
 from index.corpus import read_corpus
+from index.errors import UserError
 from index.ingest import ingest
 from index.settings import BUNDLED_CORPUS, IndexSettings
 from index.sparse import EMPTY, MAX_PARTS, SparseIndex, tokenize
@@ -230,3 +231,12 @@ def test_readers_never_see_half_a_batch(tmp_path):
         seen.add(len(chunks))
     writing.join()
     assert reader.count() == sum(map(len, wanted.values()))
+
+
+def test_an_index_folder_that_cannot_be_made_is_one_clear_error(tmp_path, e5):
+    settings = IndexSettings(data_dir=tmp_path / "data")
+    ingest([write_jsonl(tmp_path / "a.jsonl", BUNDLED[:2])], open_store(settings), lambda: e5)
+    (tmp_path / "a-file").write_text("not a folder")
+    blocked = IndexSettings(data_dir=tmp_path / "data", sparse_dir=tmp_path / "a-file" / "bm25")
+    with pytest.raises(UserError, match=r"^cannot create the BM25 index folder .*a-file/bm25 .*PAPERCHAT_SPARSE_DIR"):
+        HybridRetriever(open_store(blocked), e5)
