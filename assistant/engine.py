@@ -24,10 +24,11 @@ from assistant.citations import Citation, normalize_citations, sentence_citation
     strip_citations
 from assistant.answerability import ASKS_NUMBER_RE, answerability, specific_terms
 from assistant.evidence import HAS_NUMBER_RE, select_evidence
-from assistant.retrieval import HybridRetriever, find_arxiv_ids
+from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.support import CascadeJudge, EmbeddingJudge, LexicalJudge, LLMJudge
 from index.corpus import detect_language
+from index.ids import find_arxiv_ids
 from index.embedders import load_embedder
 from index.errors import UserError
 from index.ingest import require_index

@@ -23,7 +23,7 @@ import jieba
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from index.corpus import parse_arxiv_id
+from index.ids import find_arxiv_ids, parse_arxiv_id
 from index.search import group_by_paper
 from index.store import PaperStore, StoredChunk
 
@@ -32,7 +32,6 @@ CANDIDATE_CHUNKS = 80
 MAX_CANDIDATE_CHUNKS = 320
 CHUNKS_PER_CANDIDATE = 300
 RERANK_CANDIDATES = 12
-_ID_IN_TEXT_RE = re.compile(r"(?<![\d.])(?:arxiv:\s*)?(\d{4}\.\d{4,5}(?:v\d+)?)(?![\d])", re.IGNORECASE)
 _ACRONYM_RE = re.compile(r"\b[A-Z][A-Z0-9]{1,9}\b")
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:[.\-+][a-z0-9]+)*%?|[\u3400-\u9fff]+")
 _STOPWORDS = set(
@@ -52,11 +51,6 @@ def tokenize(text: str) -> list[str]:
         elif piece not in _STOPWORDS:
             tokens.append(piece)
     return tokens
-
-
-def find_arxiv_ids(text: str) -> list[str]:
-    """arXiv identifiers mentioned in a question, as written (with version if given)."""
-    return [m for m in _ID_IN_TEXT_RE.findall(text) if parse_arxiv_id(m)]
 
 
 def candidate_count(chunks: int) -> int:

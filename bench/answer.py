@@ -31,7 +31,7 @@ from assistant.local_llm import bundled_model_path
 from assistant.settings import Settings
 from bench.common import RESULTS, answer_questions, free_port, p50_p95, peak_rss_mb, timed_answer, wait_for_http, \
     write_result
-from evals.metrics import base_of
+from index.ids import base_of
 from evals.questions import DEV_SET, load_questions
 
 

@@ -20,9 +20,10 @@ from pathlib import Path
 
 from assistant.answer import AnswerDone, SourcesReady, TextDelta
 from assistant.settings import Settings
-from evals.metrics import base_of, hit_at_k, recall_at_k, reciprocal_rank
+from evals.metrics import hit_at_k, recall_at_k, reciprocal_rank
 from evals.questions import standalone_answerable
 from index.embedders import load_embedder
+from index.ids import base_of
 from index.ingest import IngestReport, ingest
 from index.settings import BUNDLED_CORPUS
 from index.store import PaperStore, open_store

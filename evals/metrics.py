@@ -15,10 +15,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
-def base_of(arxiv_id: str) -> str:
-    head, sep, tail = arxiv_id.rpartition("v")
-    return head if sep and tail.isdigit() and head else arxiv_id
+from index.ids import base_of
 
 
 def hit_at_k(ranked: list[str], expected: set[str], k: int) -> float:

@@ -11,14 +11,13 @@ inferred (``unanswerable`` without expected IDs, ``followup`` with history,
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from index.corpus import detect_language
 from index.errors import UserError
+from index.ids import find_arxiv_ids
 
 DEV_SET = Path(__file__).resolve().parent / "datasets" / "dev.jsonl"
-_NAMES_ID_RE = re.compile(r"(?<![\d.])\d{4}\.\d{4,5}(?:v\d+)?(?!\d)")
 
 
 def load_questions(path: Path = DEV_SET) -> list[dict]:
@@ -84,7 +83,7 @@ def _with_defaults(row: dict, number: int) -> dict:
 
 def names_id(question: dict) -> bool:
     """True for an exact-ID question: it names an arXiv ID."""
-    return bool(_NAMES_ID_RE.search(question["question"]))
+    return bool(find_arxiv_ids(question["question"]))
 
 
 def standalone_answerable(questions: list[dict]) -> list[dict]:

@@ -20,6 +20,7 @@ from index.errors import UserError
 from index.ingest import IngestProgress
 from index.ingest import ingest as run_ingest
 from index.ingest import require_index
+from index.ids import version_label
 from index.redact import redact
 from assistant.settings import Settings
 from index.store import PaperStore, describe_location, open_store
@@ -144,7 +145,7 @@ def search(obj: _Context, query: str, k: int, mode: str | None, as_json: bool) -
         best = paper.chunks[0]
         snippet = " ".join(strip_control(best.text).split())
         snippet = snippet if len(snippet) <= 70 else snippet[:69] + "…"
-        versions = ",".join("v" + v.rsplit("v", 1)[1] for v in paper.versions)
+        versions = ",".join(version_label(v) for v in paper.versions)
         click.echo(_shown(f"{rank}. {paper.score:.3f}  {paper.base_id} [{versions}]  {paper.title}\n"
                           f"      {best.metadata.get('section')}: {snippet}"))
 
