@@ -51,7 +51,7 @@ class Assistant:
         require_index(self.store)
         self.embed_model = embed_model or load_embedder(settings)
         self.retriever = HybridRetriever(self.store, self.embed_model, settings.retrieval, settings.reranker_model)
-        self.llm = llm if llm is not None or settings.backend == "extractive" else load_llm(settings)
+        self.llm = llm if llm is not None else load_llm(settings)
         # The model reads meaning across languages where e5 similarity cannot (an English sentence restating
         # Chinese evidence); it judges in a context of its own so the answer prompt's cache survives.
         self.judge_llm = (self.llm.sibling(JUDGE_CONTEXT) if settings.judge == "llm" and hasattr(self.llm, "sibling")
@@ -104,7 +104,9 @@ class Assistant:
         if (not retrieval.requested_ids and not retrieval.known_acronyms and retrieval.dense_top < min_dense
                 and retrieval.bm25_top < self.settings.min_bm25_score):
             yield SourcesReady([])
-            text = prompts.OFF_TOPIC[language].format(count=self.paper_count)
+            topic = self.settings.topic_zh if language == "zh" else self.settings.topic
+            text = prompts.OFF_TOPIC[language].format(
+                count=self.paper_count, topic=prompts.TOPIC[language].format(topic=topic) if topic else "")
             yield TextDelta(text)
             yield finish(f"{text} {closest}", "off_topic", [])
             return

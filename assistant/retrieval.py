@@ -56,8 +56,8 @@ def tokenize(text: str) -> list[str]:
 def candidate_count(chunks: int) -> int:
     """Chunks each of dense and BM25 hands to the fusion: 80, and more in a crowded collection.
 
-    In the needle run (the 56 real papers among 100k synthetic chunks, ``bench.needle``), 320
-    candidates lifted hybrid hit@1 from 0.386 to 0.455 for 4 ms more per question; 1280 added 0.02.
+    Among many similar papers the right one falls below the 80th chunk; more candidates bring it back for a
+    few milliseconds (the needle benchmark, ``bench.needle``, in docs/performance.md).
     """
     return max(CANDIDATE_CHUNKS, min(MAX_CANDIDATE_CHUNKS, chunks // CHUNKS_PER_CANDIDATE))
 
@@ -231,7 +231,7 @@ class HybridRetriever:
         """The chunks nearest to the question, scored by cosine similarity.
 
         Chroma returns only ids and distances: the texts and metadata are in memory already, and
-        shipping them for 80 candidates took ~10 ms against ~1 ms without them (444 chunks, 2 cores).
+        shipping them again cost several times the search itself (docs/performance.md).
         Chunks ingested after this retriever was built are left out, as they are from BM25.
         """
         if not self.chunks:

@@ -1,8 +1,9 @@
-"""Eval questions: the JSONL format of evals/datasets/ (see the architecture notes).
+"""Eval questions: the JSONL format of ``evals/datasets/dev.jsonl`` and ``blind.jsonl``, and what is asked of them.
 
 One question a line: ``{"id", "question", "history", "expected_ids", "facts",
 "kind", "lang"}``; only ``question`` and ``expected_ids`` are required, so any
-file in that format can be evaluated, not only ours. Missing fields get
+file in that format can be evaluated, not only ours. ``expected_ids`` holds
+base or versioned arXiv IDs; an empty list means the right answer is to abstain. Missing fields get
 defaults: the id is ``line<N>``, history and facts are empty, the kind is
 inferred (``unanswerable`` without expected IDs, ``followup`` with history,
 ``multi`` with several papers, else ``single``) and the language detected.

@@ -46,19 +46,20 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 
 from assistant.answer import Answer, AnswerDone, Source, SourcesReady, TextDelta
+from assistant.backends import backend_names, get_backend
 from assistant.citations import strip_citations
 from assistant.engine import Assistant
 from assistant.prompts import UNSUPPORTED_MARK
 from assistant.retrieval import HybridRetriever, tokenize
-from assistant.settings import Settings
 from index.corpus import strip_control
-from index.ids import VERSIONED_ID, canonical_url, version_label
 from index.embedders import load_embedder
 from index.errors import UserError
+from index.ids import VERSIONED_ID, canonical_url, version_label
 from index.ingest import require_index
 from index.redact import redact
 from index.store import PaperStore, open_store
 from ui.feedback import FeedbackLog
+from ui.settings import Settings
 
 
 class _RedactingFilter(logging.Filter):
@@ -75,7 +76,6 @@ class _RedactingFilter(logging.Filter):
 log = logging.getLogger(__name__)
 log.addFilter(_RedactingFilter())
 
-BACKENDS = ["local", "openai", "ollama", "extractive"]
 LANGUAGES = [("Auto (the question's)", "auto"), ("English", "en"), ("中文", "zh")]
 EXAMPLES = [
     "Which paper uses LLM feedback as a reward for ASR domain adaptation?",
@@ -600,7 +600,7 @@ def build_app(service: ChatService) -> gr.Blocks:
         with gr.Accordion("Settings", open=False):
             with gr.Row():
                 backend = gr.Dropdown(service.backends, value=settings.backend, label="Backend",
-                                      info="local: the bundled Qwen2.5 model · extractive: quotes the evidence, no LLM")
+                                      info=" · ".join(f"{b}: {get_backend(b).description}" for b in service.backends))
                 top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Number of sources",
                                   info="Papers whose evidence the model is shown")
                 language = gr.Radio(LANGUAGES, value="auto", label="Answer language",
@@ -608,7 +608,7 @@ def build_app(service: ChatService) -> gr.Blocks:
     with gr.Blocks(title="paperchat", fill_height=True, analytics_enabled=False) as app:
         gr.HTML(
             '<div id="pc-header"><h1>paperchat</h1>'
-            "<p>Ask about a collection of arXiv paper summaries (speech, audio and language models) in English or "
+            f"<p>Ask about a collection of arXiv paper summaries{f' ({html.escape(settings.topic)})' if settings.topic else ''} in English or "
             "Chinese. Every claim cites the paper version it comes from.</p>"
             f'<span class="pc-stats">{len(service.papers)} papers · {service.versions} versions · '
             f"default backend: {html.escape(settings.backend)}</span></div>")
@@ -772,9 +772,9 @@ def auth_file_is_open(settings: Settings) -> bool:
 def offered_backends(settings: Settings) -> list[str]:
     """The backends users may choose: ``settings.backends``, else only ``settings.backend``."""
     offered = list(dict.fromkeys(settings.backends or [settings.backend]))
-    unknown = [b for b in offered if b not in BACKENDS]
+    unknown = [b for b in offered if b not in backend_names()]
     if unknown:
-        raise UserError(f"unknown backend {unknown[0]!r} in --backends; choose among {', '.join(BACKENDS)}")
+        raise UserError(f"unknown backend {unknown[0]!r} in --backends; choose among {', '.join(backend_names())}")
     if settings.backend not in offered:
         raise UserError(f"the default backend {settings.backend!r} is not among --backends ({', '.join(offered)}); "
                         "add it, or choose another with --backend")
