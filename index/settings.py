@@ -8,6 +8,7 @@ settings extend this class, so the whole program still reads one object.
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -19,8 +20,9 @@ from index.corpus import CorpusLimits
 from index.errors import UserError
 from index.redact import redact
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BUNDLED_CORPUS = REPO_ROOT / "data" / "papers.md"
+BUNDLED_CORPUS = Path(str(files("index") / "bundled" / "papers.md"))
+"""The collection that ships with paperchat: package data, so an installed wheel finds it as a checkout does
+(``data/papers.md`` in the repository links to it)."""
 
 
 class IndexSettings(BaseSettings):
