@@ -1,7 +1,9 @@
-"""The one settings object of paperchat: the index settings plus the answer engine's.
+"""The answer engine's settings, on top of the index settings (``index/settings.py``).
 
-Read once (``Settings()``, from ``PAPERCHAT_*`` environment variables) by the
-entry point and passed down. Index fields are documented in ``index/settings.py``.
+Each layer keeps its settings next to its code and extends the one below, so the
+program still reads one object: the command line reads ``ui.settings.Settings``
+(these plus the chat server's) once, from ``PAPERCHAT_*`` environment variables,
+and passes it down.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ from index.ids import (CITABLE_ID, MAX_VERSION, NEW_STYLE_ID, VERSIONED_ID, base
     ("2506.11091v1", ("2506.11091v1", "2506.11091", 1)),
     ("2506.11091", ("2506.11091v1", "2506.11091", 1)),  # no version means version 1
     ("arXiv:2506.11091v3", ("2506.11091v3", "2506.11091", 3)),
-    ("  0704.0001v2 ", ("0704.0001v2", "0704.0001", 2)),  # the first month of new-style IDs, four digits
+    ("  2506.11091v12 ", ("2506.11091v12", "2506.11091", 12)),
+    ("0704.0001v2", ("0704.0001v2", "0704.0001", 2)),  # the first month of new-style IDs, four digits
     ("1412.9999", ("1412.9999v1", "1412.9999", 1)),  # the last month of four-digit numbers
     ("1501.00001", ("1501.00001v1", "1501.00001", 1)),  # five digits from 2015
     ("hep-th/9901001v2", ("hep-th/9901001v2", "hep-th/9901001", 2)),
@@ -41,7 +42,8 @@ def test_valid_identifiers_parse(raw, expected):
     "hep-th/9107001",  # before August 1991
     "hep-th/0704001",  # old style after March 2007
     "nope-th/9901001",  # not an archive
-    "2506.11091v1 extra", "", "v1", "arXiv:",
+    "2506.1109", "2506.110911",  # too short, too long
+    "2506-11091", "foo", "https://arxiv.org/abs/2506.11091", "2506.11091v1 extra", "", "v1", "arXiv:",
 ])
 def test_malformed_identifiers_and_bad_versions_are_refused(raw):
     assert parse_arxiv_id(raw) is None
