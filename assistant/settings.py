@@ -79,7 +79,7 @@ class Settings(IndexSettings):
     """The same for a Chinese question: e5 scores Chinese questions higher."""
     min_bm25_score: float = 2.5
     """Below both this BM25 score and the dense score of the question's language, the collection is taken not to
-    cover the question (the abstention thresholds are measured in docs/performance.md)."""
+    cover the question ("Off-topic thresholds" in docs/performance.md has the measurements)."""
 
     max_question_chars: int = 2000
     """A longer question is cut (and told so); so is each message of the history, and the question rewritten
