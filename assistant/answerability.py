@@ -21,6 +21,7 @@ import re
 
 from assistant.answer import Source
 from assistant.evidence import HAS_NAME_RE, HAS_NUMBER_RE, NAME_RE
+from index.ids import NEW_STYLE_ID
 
 # Latin terms a question may use for a field or a task, which the summaries write in Chinese (语音识别 for ASR).
 _GENERIC = frozenset("""
@@ -36,7 +37,7 @@ ASKS_NUMBER_RE = re.compile(
 _VERSION_RE = re.compile(r"v\d+", re.IGNORECASE)
 # A number, or a Chinese numeral with its measure word (三类, 两种): "哪三类" is answered in words.
 _DIGIT_RE = re.compile(HAS_NUMBER_RE.pattern + r"|[一二两三四五六七八九十百千万][个种类项倍次位条]")
-_ID_RE = re.compile(r"\d{4}\.\d{4,5}(?:v\d+)?")
+_ID_RE = re.compile(NEW_STYLE_ID)
 
 
 def specific_terms(question: str) -> list[str]:

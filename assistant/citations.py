@@ -28,12 +28,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from index.corpus import canonical_url, detect_language, parse_arxiv_id
+from index.corpus import detect_language
+from index.ids import CITABLE_ID, VERSIONED_ID, canonical_url, parse_arxiv_id
 
-# The month check (01-12) keeps ordinary decimals such as 1234.5678 from being
-# taken for IDs.
-_ID = r"\d{2}(?:0[1-9]|1[0-2])\.\d{4,5}(?:v\d+)?"
-_VERSIONED_ID = r"\d{4}\.\d{4,5}v\d+"
+_ID = CITABLE_ID
 _PREFIX = r"arxiv\s*[:：]?\s*"
 # Words a model puts before a source number: [Source 1], [Ref. 2], 【来源1】.
 _LABEL = r"(?:sources?|refs?\.?|references?|docs?|documents?|papers?|evidence|来源|文献|资料|证据|参考)"
@@ -53,7 +51,7 @@ _CITATION_RE = re.compile(
     rf"|(?P<bare>(?<![A-Za-z0-9_./])(?:{_PREFIX})?{_ID}(?![A-Za-z0-9_/]|\.\d))",
     re.IGNORECASE,
 )
-_CANONICAL_RE = re.compile(rf"\[arXiv:({_VERSIONED_ID})\]")
+_CANONICAL_RE = re.compile(rf"\[arXiv:({VERSIONED_ID})\]")
 _CITATION_RUN_RE = re.compile(rf"{_CANONICAL_RE.pattern}(?:[ \t]*{_CANONICAL_RE.pattern})*")
 
 # Removed citations first become this placeholder, so the clean-up below only

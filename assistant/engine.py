@@ -24,10 +24,11 @@ from assistant.citations import Citation, normalize_citations, sentence_citation
     strip_citations
 from assistant.answerability import ASKS_NUMBER_RE, answerability, specific_terms
 from assistant.evidence import HAS_NUMBER_RE, select_evidence
-from assistant.retrieval import HybridRetriever, find_arxiv_ids
+from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.support import CascadeJudge, EmbeddingJudge, LexicalJudge, LLMJudge
 from index.corpus import detect_language
+from index.ids import find_arxiv_ids
 from index.embedders import load_embedder
 from index.errors import UserError
 from index.ingest import require_index
@@ -50,7 +51,7 @@ class Assistant:
         require_index(self.store)
         self.embed_model = embed_model or load_embedder(settings)
         self.retriever = HybridRetriever(self.store, self.embed_model, settings.retrieval, settings.reranker_model)
-        self.llm = llm if llm is not None or settings.backend == "extractive" else load_llm(settings)
+        self.llm = llm if llm is not None else load_llm(settings)
         # The model reads meaning across languages where e5 similarity cannot (an English sentence restating
         # Chinese evidence); it judges in a context of its own so the answer prompt's cache survives.
         self.judge_llm = (self.llm.sibling(JUDGE_CONTEXT) if settings.judge == "llm" and hasattr(self.llm, "sibling")
@@ -103,7 +104,9 @@ class Assistant:
         if (not retrieval.requested_ids and not retrieval.known_acronyms and retrieval.dense_top < min_dense
                 and retrieval.bm25_top < self.settings.min_bm25_score):
             yield SourcesReady([])
-            text = prompts.OFF_TOPIC[language].format(count=self.paper_count)
+            topic = self.settings.topic_zh if language == "zh" else self.settings.topic
+            text = prompts.OFF_TOPIC[language].format(
+                count=self.paper_count, topic=prompts.TOPIC[language].format(topic=topic) if topic else "")
             yield TextDelta(text)
             yield finish(f"{text} {closest}", "off_topic", [])
             return

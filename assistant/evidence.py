@@ -24,7 +24,7 @@ import re
 from assistant.answer import Source
 from assistant.retrieval import HybridRetriever, PaperResult, Retrieval, tokenize
 from index.chunking import split_sentences
-from index.corpus import parse_arxiv_id
+from index.ids import parse_arxiv_id
 from index.store import StoredChunk
 
 _VERSION_QUESTION_RE = re.compile(r"\bversions?\b|\bv\d\b|版本|哪一版|改动|变化|更新|revis", re.IGNORECASE)

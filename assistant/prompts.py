@@ -60,10 +60,11 @@ CLOSEST = {
     "zh": "集合中最接近的论文：{papers}。",
 }
 OFF_TOPIC = {
-    "en": "I can only answer questions about the {count} paper summaries in this collection "
-          "(speech, audio and language models).",
-    "zh": "我只能回答关于本文集中 {count} 篇论文摘要的问题（语音、音频与大语言模型方向）。",
+    "en": "I can only answer questions about the {count} paper summaries in this collection{topic}.",
+    "zh": "我只能回答关于本文集中 {count} 篇论文摘要的问题{topic}。",
 }
+TOPIC = {"en": " ({topic})", "zh": "（{topic}方向）"}
+"""How OFF_TOPIC names the collection's topic (``Settings.topic``, ``topic_zh``); nothing when it is unset."""
 NOT_IN_COLLECTION = {
     "en": "{ids} is not in the collection.",
     "zh": "{ids} 不在本文集中。",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from index.corpus import parse_arxiv_id
+from index.ids import find_arxiv_ids, parse_arxiv_id
 from index.search import group_by_paper
 from index.sparse import tokenize
 from index.sparse_sync import open_sparse
@@ -31,21 +31,15 @@ CANDIDATE_CHUNKS = 80
 MAX_CANDIDATE_CHUNKS = 320
 CHUNKS_PER_CANDIDATE = 300
 RERANK_CANDIDATES = 12
-_ID_IN_TEXT_RE = re.compile(r"(?<![\d.])(?:arxiv:\s*)?(\d{4}\.\d{4,5}(?:v\d+)?)(?![\d])", re.IGNORECASE)
 _ACRONYM_RE = re.compile(r"\b[A-Z][A-Z0-9]{1,9}\b")
 __all__ = ["HybridRetriever", "PaperResult", "Retrieval", "candidate_count", "find_arxiv_ids", "tokenize"]
-
-
-def find_arxiv_ids(text: str) -> list[str]:
-    """arXiv identifiers mentioned in a question, as written (with version if given)."""
-    return [m for m in _ID_IN_TEXT_RE.findall(text) if parse_arxiv_id(m)]
 
 
 def candidate_count(chunks: int) -> int:
     """Chunks each of dense and BM25 hands to the fusion: 80, and more in a crowded collection.
 
-    In the needle run (the 56 real papers among 100k synthetic chunks, ``bench.needle``), 320
-    candidates lifted hybrid hit@1 from 0.386 to 0.455 for 4 ms more per question; 1280 added 0.02.
+    Among many similar papers the right one falls below the 80th chunk; more candidates bring it back for a
+    few milliseconds (the needle benchmark, ``bench.needle``, in docs/performance.md).
     """
     return max(CANDIDATE_CHUNKS, min(MAX_CANDIDATE_CHUNKS, chunks // CHUNKS_PER_CANDIDATE))
 
@@ -223,7 +217,7 @@ class HybridRetriever:
         """The chunks nearest to the question, scored by cosine similarity.
 
         Chroma returns only ids and distances; the texts and metadata come from the sparse index's
-        catalogue (shipping them from Chroma for 80 candidates took ~10 ms against ~1 ms without them).
+        catalogue (shipping them from Chroma cost several times the search itself, docs/performance.md).
         A chunk whose vector is written but whose catalogue entry is not yet (an ingest between its
         two writes) is left out.
         """

@@ -1,7 +1,9 @@
-"""The one settings object of paperchat: the index settings plus the answer engine's.
+"""The answer engine's settings, on top of the index settings (``index/settings.py``).
 
-Read once (``Settings()``, from ``PAPERCHAT_*`` environment variables) by the
-entry point and passed down. Index fields are documented in ``index/settings.py``.
+Each layer keeps its settings next to its code and extends the one below, so the
+program still reads one object: the command line reads ``ui.settings.Settings``
+(these plus the chat server's) once, from ``PAPERCHAT_*`` environment variables,
+and passes it down.
 """
 
 from __future__ import annotations
@@ -10,48 +12,74 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_cache_dir
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 
+from assistant.backends import get_backend
+from index.errors import UserError
 from index.settings import IndexSettings
 
-Backend = Literal["local", "openai", "ollama", "extractive"]
+
+def registered_backend(name: str) -> str:
+    """``name`` when it is a registered backend (assistant/backends.py); else a ValueError naming the choices."""
+    try:
+        return get_backend(name).name
+    except UserError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class Settings(IndexSettings):
-    backend: Backend = "local"
-    """``local`` (bundled Qwen2.5-Coder-1.5B GGUF), ``openai`` (any OpenAI-compatible server),
-    ``ollama`` (Ollama's native API) or ``extractive`` (no LLM: cited evidence sentences)."""
+    backend: str = "local"
+    """Which LLM writes the answers: a registered backend (assistant/backends.py). Built in: ``local`` (the bundled
+    model), ``openai`` (any OpenAI-compatible server), ``ollama`` (Ollama's native API) and ``extractive`` (no LLM:
+    the cited evidence sentences)."""
+
+    topic: str = "speech, audio and language models"
+    """What the collection is about, in a few English words: the chat's header and the reply to an off-topic
+    question name it. Empty: not named. Set it when you ingest papers of your own."""
+    topic_zh: str = "语音、音频与大语言模型"
+    """The same in Chinese, for replies in Chinese."""
 
     top_k: int = 4
     """Papers whose evidence is shown to the model."""
 
     evidence_tokens: int = 260
-    """Budget for the evidence in the prompt: prompt tokens ÷ prefill rate is the wait for the first token."""
+    """Budget for the evidence in the prompt, most of it for the paper that leads the ranking: prompt tokens ÷
+    prefill rate is the wait for the first token, so this is the main latency lever."""
 
     max_answer_tokens: int = 220
+    """Longest answer the model may write, in tokens."""
     temperature: float = 0.0
+    """Sampling temperature of the answer model (0: always the most likely token)."""
 
     model_cache_dir: Path = Path(user_cache_dir("paperchat"))
-    """Where the bundled GGUF is assembled from its part packages (1.1 GB, once)."""
+    """Where the bundled GGUF is assembled from its part packages (1.1 GB, once, sha256-checked)."""
 
     openai_base_url: str = "http://127.0.0.1:8000/v1"
-    """Credentials in this URL (or in ``ollama_url``, ``chroma_url``) are never shown: messages and logs
-    show ``***`` instead."""
+    """Base URL of the ``openai`` backend's server (vLLM, llama.cpp server, Ollama's /v1, OpenAI). Credentials in this URL (or in ``ollama_url``, ``chroma_url``)
+    are never shown: messages and logs show ``***`` instead."""
     openai_model: str = "default"
+    """Model name the ``openai`` backend asks its server for."""
     openai_api_key: SecretStr = SecretStr("not-needed")
+    """API key of the ``openai`` backend's server (never shown)."""
     ollama_url: str = "http://127.0.0.1:11434"
+    """Base URL of the Ollama server of the ``ollama`` backend."""
     ollama_model: str = "qwen2.5:1.5b-instruct"
+    """Model the ``ollama`` backend asks for."""
     request_timeout: float = 60.0
+    """Seconds a remote backend may take to answer."""
     connect_timeout: float = 2.0
+    """Seconds to reach a remote backend: an unreachable server is reported this soon."""
 
     retrieval: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    """Retriever of the answer engine: dense and BM25 fused by reciprocal rank (``hybrid``), or either alone."""
 
     min_dense_score_en: float = 0.785
+    """Dense similarity an English question must reach, unless BM25 finds it (see ``min_bm25_score``)."""
     min_dense_score_zh: float = 0.846
+    """The same for a Chinese question: e5 scores Chinese questions higher."""
     min_bm25_score: float = 2.5
-    """Below both the dense score (for the question's language: e5 scores Chinese questions higher) and the
-    BM25 score, the collection is taken not to cover the question. Measured on the dev set: off-topic
-    questions reach 0.751-0.778 (en) and 0.833-0.844 (zh); answerable ones start at 0.776 (en) and 0.849 (zh)."""
+    """Below both this BM25 score and the dense score of the question's language, the collection is taken not to
+    cover the question ("Off-topic thresholds" in docs/performance.md has the measurements)."""
 
     max_question_chars: int = 2000
     """A longer question is cut (and told so); so is each message of the history, and the question rewritten
@@ -72,30 +100,4 @@ class Settings(IndexSettings):
     llm_threads: int | None = None
     """llama.cpp threads for the local model (default: all cores)."""
 
-    # The chat UI (`paperchat serve`).
-    host: str = "127.0.0.1"
-    port: int = 7860
-    auth: SecretStr | None = None
-    """``user:password`` required to open the chat; unset means no login. ``--auth`` on the command line shows
-    in the process list: prefer this variable, or ``auth_file``."""
-    auth_file: Path | None = None
-    """A file whose first line is ``user:password`` (keep it 0600), instead of ``auth``."""
-    backends: list[Backend] | None = None
-    """Backends the chat offers its users (``--backends extractive,openai``; as JSON in the environment:
-    ``PAPERCHAT_BACKENDS='["extractive","openai"]'``). Unset: only ``backend``. Each one costs what it
-    costs to load (``local``: a 1.1 GB model), so the operator decides, not the users."""
-    queue_size: int = 16
-    """Questions waiting for the model beyond which new ones are turned away with a message."""
-    login_failures: int = 5
-    """Wrong logins a client (an IP address) may make in a row before it must wait ``login_lockout_seconds``."""
-    login_lockout_seconds: float = 60.0
-    """How long a client that failed ``login_failures`` times is refused (HTTP 429) without its password being
-    checked; it doubles with each further failure, up to an hour."""
-    max_upload_bytes: int = 1_048_576
-    """Largest file the server accepts on its upload route (the chat needs none; Gradio has the route anyway)."""
-    max_comment_chars: int = 2000
-    """Longest feedback comment; a longer one is refused with a message."""
-
-    @property
-    def feedback_path(self) -> Path:
-        return self.data_dir / "feedback.jsonl"
+    _registered = field_validator("backend")(registered_backend)

@@ -27,6 +27,7 @@ from assistant.answer import Source
 from assistant.citations import checkable_items
 from assistant.retrieval import HybridRetriever, PaperResult
 from index.chunking import split_sentences
+from index.ids import parse_arxiv_id, version_label
 
 _COMPARISON_RE = re.compile(
     r"chang|differ|between|compar|which version|what version|(later|earlier|other|new|old)e?r? versions?|revis"
@@ -47,7 +48,7 @@ def is_comparison(question: str) -> bool:
 def compared_versions(paper: PaperResult, question: str) -> list[str]:
     """The versions the question names ("v3 and v4"), or all of them."""
     named = {int(n) for n in _VERSION_WORD_RE.findall(question)}
-    chosen = [v for v in paper.versions if int(v.rsplit("v", 1)[1]) in named]
+    chosen = [v for v in paper.versions if parse_arxiv_id(v)[2] in named]
     return chosen if len(chosen) >= 2 else paper.versions
 
 
@@ -115,19 +116,15 @@ def compose(comparison: Comparison, language: str) -> tuple[str, list[str]]:
     """The answer, and its framing lines (headings that state nothing to check); every quote is cited."""
     sources = comparison.sources
     versions = sources[0].versions
-    labels = ", ".join(_label(v) for v in versions)
+    labels = ", ".join(version_label(v) for v in versions)
     framing = [prompts.VERSIONS_INTRO[language].format(title=sources[0].title, count=len(versions), labels=labels)]
     lines = list(framing)
     for heading, quotes in comparison.sections:
         framing.append(heading[language])
         lines += ["", heading[language]]  # a blank line, or markdown continues the list item above
-        lines.extend(f"- {_label(v)}: {q} [arXiv:{v}]" for v in versions for q in quotes.get(v, []))
+        lines.extend(f"- {version_label(v)}: {q} [arXiv:{v}]" for v in versions for q in quotes.get(v, []))
     return "\n".join(lines), framing
 
 
 def _similarity(a: str, b: str) -> float:
     return SequenceMatcher(None, a, b).ratio()
-
-
-def _label(arxiv_id: str) -> str:
-    return "v" + arxiv_id.rsplit("v", 1)[1]

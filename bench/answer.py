@@ -26,13 +26,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from assistant.backends import backend_names
 from assistant.engine import Assistant
 from assistant.local_llm import bundled_model_path
 from assistant.settings import Settings
 from bench.common import RESULTS, answer_questions, free_port, p50_p95, peak_rss_mb, timed_answer, wait_for_http, \
     write_result
-from evals.metrics import base_of
 from evals.questions import DEV_SET, load_questions
+from index.ids import base_of
 
 
 def row_of(q: dict, timed: dict) -> dict:
@@ -71,7 +72,7 @@ def start_gguf_server(log: Path) -> tuple[subprocess.Popen, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="local", choices=["local", "extractive", "openai", "ollama"])
+    parser.add_argument("--backend", default="local", choices=backend_names())
     parser.add_argument("--serve-gguf", action="store_true", help="with --backend openai: serve the bundled GGUF")
     parser.add_argument("--questions", type=int, default=12)
     parser.add_argument("--dataset", type=Path, default=DEV_SET)

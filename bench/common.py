@@ -1,5 +1,6 @@
-"""What every benchmark shares: percentiles, the machine description, peak memory, the result file,
-a temporary index of the bundled collection, retrieval scoring and the fixed answer questions."""
+"""What every benchmark shares: p50/p95, the machine description, peak memory, the result file,
+a temporary index of the bundled collection, retrieval scoring, the fixed answer questions, and starting
+a server (a free port, waiting until it answers), which the tests use too."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from pathlib import Path
 
 from assistant.answer import AnswerDone, SourcesReady, TextDelta
 from assistant.settings import Settings
-from evals.metrics import base_of, hit_at_k, recall_at_k, reciprocal_rank
+from evals.metrics import hit_at_k, percentile, recall_at_k, reciprocal_rank
 from evals.questions import standalone_answerable
 from index.embedders import load_embedder
+from index.ids import base_of
 from index.ingest import IngestReport, ingest
 from index.settings import BUNDLED_CORPUS
 from index.store import PaperStore, open_store
@@ -31,14 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The nearest-rank percentile (q in 0..1) of ``values``."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def p50_p95(values: list[float]) -> dict:
-    return {"p50": round(percentile(values, 0.5), 1), "p95": round(percentile(values, 0.95), 1)} if values else {}
+    return {"p50": round(percentile(values, 50), 1), "p95": round(percentile(values, 95), 1)} if values else {}
 
 
 def machine() -> dict:

@@ -34,10 +34,10 @@ from pathlib import Path
 from gradio_client import Client
 from gradio_client.utils import QueueError
 
-from assistant.settings import Settings
 from bench.common import RESULTS, free_port, machine, p50_p95, wait_for_http, write_result
 from evals.questions import DEV_SET, load_questions, standalone_answerable
 from ui.feedback import FeedbackLog
+from ui.settings import Settings
 
 BIN = Path(sys.executable).parent
 FOLLOW_UPS = ["What dataset did it use?", "它的主要贡献是什么？"]

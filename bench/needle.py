@@ -32,7 +32,7 @@ from assistant.retrieval import CANDIDATE_CHUNKS, HybridRetriever
 from assistant.settings import Settings
 from bench.common import RESULTS, ranking_quality, write_result
 from bench.synth import CLAUSE_END_RE
-from evals.metrics import base_of
+from index.ids import base_of
 from evals.questions import DEV_SET, load_questions, standalone_answerable
 from index.corpus import read_corpus
 from index.embedders import load_embedder

@@ -1,9 +1,11 @@
-"""Benchmark `paperchat search`: retrieval quality, ingest time, warm latency, peak memory.
+"""Benchmark the index layer: ingest time, unchanged re-ingest, and its dense search (index/search.py).
 
 Builds a fresh index of the bundled collection in a temporary data directory
-(so nothing of the user's is touched), then asks every answerable question
-of the development set that stands alone (follow-ups need the chat history
-and are left to the answer engine's benchmark).
+(so nothing of the user's is touched), ingests it again (nothing should be
+embedded), then ranks with plain dense search, one result per paper, for every
+answerable question of the development set that stands alone: the retrieval
+quality, warm latency and peak memory of the index alone. `paperchat search`
+and the answer engine use the hybrid retriever, which `bench.peers` measures.
 
     .venv/bin/python -m bench.search [--dataset FILE] [--out bench/results/search.json]
 

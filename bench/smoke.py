@@ -56,7 +56,7 @@ def main() -> None:
             prompt = chatml_prompt(answer_messages(q["question"], detect_language(q["question"]), sources))
             prompt_tokens.append(len(vocab.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)))
 
-    measured = {"hybrid_retrieval_p50_ms": round(percentile(latency, 0.5), 1),
+    measured = {"hybrid_retrieval_p50_ms": round(percentile(latency, 50), 1),
                 "prompt_tokens_p50": statistics.median_low(prompt_tokens), "prompt_tokens_max": max(prompt_tokens)}
     breaches = [f"bench smoke: {name} = {measured[name]} exceeds the limit {limit} ({args.thresholds})"
                 for name, limit in limits.items() if measured[name] > limit]

@@ -17,14 +17,15 @@ from pathlib import Path
 
 import click
 
+from assistant.backends import backend_names
 from evals.judges import JUDGES, judge_agreement, load_judge, load_support_pairs
 from evals.questions import DEV_SET, load_questions
 from evals.report import check_gate, compare_runs, gate_profile, load_thresholds, markdown_comparison
 from evals.runner import read_results, run_eval, select
+from index.settings import with_overrides
 
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.toml"
 RUNS_DIR = Path(__file__).resolve().parent / "runs"
-BACKENDS = ["local", "openai", "ollama", "extractive"]
 
 
 def _settings(ctx: click.Context):
@@ -36,7 +37,7 @@ def _settings(ctx: click.Context):
 @click.group("eval", invoke_without_command=True)
 @click.option("--dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Questions in the eval JSONL format (default: the development set).")
-@click.option("--backend", type=click.Choice(BACKENDS), help="Override PAPERCHAT_BACKEND.")
+@click.option("--backend", type=click.Choice(backend_names()), help="Override PAPERCHAT_BACKEND.")
 @click.option("--judge", type=click.Choice(JUDGES), help="Support judge for citation and faithfulness metrics "
               "(default: the gate profile's, else cheap).")
 @click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
@@ -65,8 +66,7 @@ def eval_group(ctx: click.Context, dataset: Path | None, backend: str | None, ju
     from assistant.engine import Assistant
 
     settings = _settings(ctx)
-    if backend:
-        settings = settings.model_copy(update={"backend": backend})
+    settings = with_overrides(settings, backend=backend)
     gate = gate_profile(load_thresholds(gate_file), profile or settings.backend) if gate_file else {}
     dataset = dataset or Path(gate.get("dataset", DEV_SET))
     judge = judge or gate.get("judge", "cheap")

@@ -15,10 +15,9 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 
-def base_of(arxiv_id: str) -> str:
-    head, sep, tail = arxiv_id.rpartition("v")
-    return head if sep and tail.isdigit() and head else arxiv_id
+from index.ids import base_of
 
 
 def hit_at_k(ranked: list[str], expected: set[str], k: int) -> float:
@@ -183,14 +182,11 @@ def _share(flags: list[bool]) -> float | None:
 # --- speed ---------------------------------------------------------------------
 
 def percentile(values: list[float], q: float) -> float | None:
-    """The q-th percentile (0-100) with linear interpolation, like numpy's default (None when empty)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    """The q-th percentile (0-100) by numpy (linear interpolation); None when there are no values.
+
+    The one percentile of the project: the eval reports and the benchmarks both use it.
+    """
+    return float(np.percentile(values, q)) if values else None
 
 
 def mean(values: list[float | None]) -> float | None:

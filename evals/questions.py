@@ -1,8 +1,9 @@
-"""Eval questions: the JSONL format of evals/datasets/ (see the architecture notes).
+"""Eval questions: the JSONL format of ``evals/datasets/dev.jsonl`` and ``blind.jsonl``, and what is asked of them.
 
 One question a line: ``{"id", "question", "history", "expected_ids", "facts",
 "kind", "lang"}``; only ``question`` and ``expected_ids`` are required, so any
-file in that format can be evaluated, not only ours. Missing fields get
+file in that format can be evaluated, not only ours. ``expected_ids`` holds
+base or versioned arXiv IDs; an empty list means the right answer is to abstain. Missing fields get
 defaults: the id is ``line<N>``, history and facts are empty, the kind is
 inferred (``unanswerable`` without expected IDs, ``followup`` with history,
 ``multi`` with several papers, else ``single``) and the language detected.
@@ -11,14 +12,13 @@ inferred (``unanswerable`` without expected IDs, ``followup`` with history,
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from index.corpus import detect_language
 from index.errors import UserError
+from index.ids import find_arxiv_ids
 
 DEV_SET = Path(__file__).resolve().parent / "datasets" / "dev.jsonl"
-_NAMES_ID_RE = re.compile(r"(?<![\d.])\d{4}\.\d{4,5}(?:v\d+)?(?!\d)")
 
 
 def load_questions(path: Path = DEV_SET) -> list[dict]:
@@ -84,7 +84,7 @@ def _with_defaults(row: dict, number: int) -> dict:
 
 def names_id(question: dict) -> bool:
     """True for an exact-ID question: it names an arXiv ID."""
-    return bool(_NAMES_ID_RE.search(question["question"]))
+    return bool(find_arxiv_ids(question["question"]))
 
 
 def standalone_answerable(questions: list[dict]) -> list[dict]:

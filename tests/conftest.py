@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-
-from index.embedders import load_embedder  # noqa: E402
-from index.ingest import ingest  # noqa: E402
-from index.settings import BUNDLED_CORPUS, IndexSettings  # noqa: E402
-from index.store import open_store  # noqa: E402
+# The offline, no-telemetry environment comes from the program itself (index/__init__.py), as for users.
+from bench.common import free_port, wait_for_http  # one helper for the tests and the benchmarks
+from index.embedders import load_embedder
+from index.ingest import ingest
+from index.settings import BUNDLED_CORPUS, IndexSettings
+from index.store import open_store
 
 BIN = Path(sys.executable).parent
-
 
 
 @pytest.fixture(scope="session")
@@ -52,26 +45,6 @@ def run_cli(*args: str, env: dict, timeout: float = 120) -> subprocess.Completed
                           timeout=timeout)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
-    """Wait for a server started by a test to answer ``url``; its log's tail explains a failure."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"{' '.join(map(str, proc.args[:4]))} did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-
-
 class ChromaServer:
     """A real `chroma run` on loopback that can be stopped and started again on the same port and path."""
 
@@ -87,7 +60,7 @@ class ChromaServer:
             self._proc = subprocess.Popen([str(BIN / "chroma"), "run", "--path", str(self.path / "db"),
                                            "--host", "127.0.0.1", "--port", str(self.port)],
                                           stdout=out, stderr=subprocess.STDOUT)
-        wait_until_up(f"{self.url}/api/v2/heartbeat", self._proc, log, timeout=60)
+        wait_for_http(f"{self.url}/api/v2/heartbeat", self._proc, timeout=60, log=log)
 
     def stop(self) -> None:
         if self._proc is None:

@@ -23,7 +23,7 @@ from assistant import prompts
 from assistant.engine import Assistant
 from assistant.local_llm import bundled_model_path
 from assistant.settings import Settings
-from conftest import free_port, wait_until_up
+from conftest import free_port, wait_for_http
 from index.store import open_store
 
 MODEL_CACHE = Path(os.environ.get("PAPERCHAT_TEST_MODEL_CACHE", "/root/.cache/paperchat"))
@@ -95,7 +95,7 @@ def openai_server(tmp_path_factory):
                              "--model_alias", "qwen-local", "--verbose", "False"],
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
-    wait_until_up(f"{url}/models", proc, log_path, timeout=120)
+    wait_for_http(f"{url}/models", proc, timeout=120, log=log_path)
     yield url
     proc.terminate()
     proc.wait(timeout=20)

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from assistant.settings import Settings
 from conftest import free_port
 from index.corpus import read_corpus
 from index.ingest import ingest
 from index.settings import BUNDLED_CORPUS
 from index.store import open_store
 from ui.app import ChatService, build_app, launch
+from ui.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

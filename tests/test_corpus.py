@@ -10,7 +10,7 @@ import pytest
 
 from bench import synth
 from index.chunking import chunk_paper
-from index.corpus import CorpusStream, clean_summary, detect_language, parse_arxiv_id, read_corpus
+from index.corpus import CorpusStream, clean_summary, detect_language, read_corpus
 from index.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -265,32 +265,6 @@ def test_jsonl_bad_line_reported_good_rows_kept(tmp_path, bad_line, reason_part)
 
 
 # --- helpers ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "raw, expected",
-    [
-        ("2506.11091", ("2506.11091v1", "2506.11091", 1)),
-        ("2506.11091v2", ("2506.11091v2", "2506.11091", 2)),
-        ("arXiv:2506.11091v1", ("2506.11091v1", "2506.11091", 1)),
-        ("  2506.11091v12 ", ("2506.11091v12", "2506.11091", 12)),
-        ("hep-th/9901001v1", ("hep-th/9901001v1", "hep-th/9901001", 1)),
-        ("hep-th/9901001", ("hep-th/9901001v1", "hep-th/9901001", 1)),
-        ("0704.0001v1", ("0704.0001v1", "0704.0001", 1)),
-    ],
-)
-def test_parse_arxiv_id_accepts(raw, expected):
-    assert parse_arxiv_id(raw) == expected
-
-
-@pytest.mark.parametrize("raw", ["foo", "2506.11091v0", "2506.110911", "2506.11091v", "", "2506-11091",
-                                 "https://arxiv.org/abs/2506.11091"])
-def test_parse_arxiv_id_rejects(raw):
-    assert parse_arxiv_id(raw) is None
-
-
-def test_parse_arxiv_id_rejects_short_new_style_number():
-    assert parse_arxiv_id("2506.1109") is None
 
 
 def test_clean_summary():

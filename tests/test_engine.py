@@ -106,6 +106,18 @@ def test_off_topic_question_gets_the_scope_message_in_its_language(extractive):
     zh = extractive.ask("2022年世界杯冠军是哪个国家？")
     assert zh.abstained and zh.citations == [] and "我只能回答" in zh.text
     assert not extractive.ask("儿童朗读错误检测").abstained
+    assert "(speech, audio and language models)" in en.text and "（语音、音频与大语言模型方向）" in zh.text
+
+
+def test_the_off_topic_message_names_the_configured_topic(bundled_index, e5):
+    def off_topic(question: str, **topic) -> str:
+        settings = Settings(**bundled_index.model_dump(), backend="extractive", **topic)
+        return Assistant(settings, store=open_store(settings), embed_model=e5).ask(question).text
+
+    bread = "What's a good recipe for sourdough bread?"
+    assert "in this collection (computer vision)." in off_topic(bread, topic="computer vision")
+    assert "in this collection. " in off_topic(bread, topic="")
+    assert "问题（计算机视觉方向）。" in off_topic("2022年世界杯冠军是哪个国家？", topic_zh="计算机视觉")
 
 
 def test_which_version_question_quotes_the_version_that_says_it_and_what_the_others_say(extractive):

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from assistant.settings import Settings
 from conftest import ChromaServer, free_port, run_cli
 from index.corpus import read_corpus
 from index.errors import UserError
@@ -23,6 +22,7 @@ from index.ingest import ingest
 from index.settings import BUNDLED_CORPUS
 from index.store import open_store
 from ui.app import ChatService, build_app, from_display, launch
+from ui.settings import Settings
 
 QUESTION = "Which paper uses LLM feedback as a reward for ASR domain adaptation?"
 # Gradio's queue calls a pandas API that pandas 3 deprecates; nothing to do with these tests.

@@ -25,8 +25,7 @@ import pytest
 from gradio_client import Client
 
 from assistant.engine import Assistant
-from assistant.settings import Settings
-from conftest import BIN, free_port, run_cli, wait_until_up
+from conftest import BIN, free_port, run_cli, wait_for_http
 from index.chunking import SENTENCE_PIECE_CHARS, chunk_paper
 from index.corpus import CorpusLimits, Paper, parse_arxiv_id, read_corpus
 from index.ingest import ingest
@@ -34,6 +33,7 @@ from index.settings import BUNDLED_CORPUS, IndexSettings
 from index.store import open_store
 from ui.app import ChatService, build_app, from_display, launch
 from ui.feedback import FeedbackLog
+from ui.settings import Settings
 
 BUNDLED = read_corpus([BUNDLED_CORPUS]).papers
 QUESTION = "Which paper uses LLM feedback as a reward for ASR domain adaptation?"
@@ -380,7 +380,7 @@ def test_7_12_serve_takes_the_login_from_a_file_offers_only_its_backends_and_nev
                                  "--backend", "extractive", "--backends", "extractive,openai"],
                                 env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/", proc, log, timeout=180)
+        wait_for_http(f"http://127.0.0.1:{port}/", proc, timeout=180, log=log)
         assert SECRET not in Path(f"/proc/{proc.pid}/cmdline").read_text()
         with pytest.raises(Exception):
             Client(f"http://127.0.0.1:{port}/", verbose=False)

@@ -21,13 +21,13 @@ import pytest
 from gradio_client import Client
 
 from assistant.answer import Answer, SentenceVerdict, Source
-from assistant.settings import Settings
-from conftest import BIN, free_port, wait_until_up
+from conftest import BIN, free_port, wait_for_http
 from index.corpus import read_corpus
 from index.settings import BUNDLED_CORPUS
 from ui.app import (ChatService, answer_markdown, build_app, cited_evidence, engine_history, final_markdown,
                     from_display, is_loopback, launch, parse_auth, sources_html, to_display)
 from ui.feedback import FeedbackLog
+from ui.settings import Settings
 
 FIRST_QUESTION = "Which paper uses LLM feedback as a reward for ASR domain adaptation?"
 FOLLOW_UP = "它用了什么方法？"
@@ -232,7 +232,7 @@ def test_serve_builds_a_missing_index_with_progress_then_serves_with_login(tmp_p
         proc = subprocess.Popen([str(BIN / "paperchat"), "serve", "--backend", "extractive"], env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/", proc, log, timeout=180)
+        wait_for_http(f"http://127.0.0.1:{port}/", proc, timeout=180, log=log)
         output = log.read_text()
         assert "no index yet" in output and "building it first" in output
         assert "ingesting" in output and "2 versions of 2 papers" in output  # the progress bar, then the report

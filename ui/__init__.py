@@ -1,10 +1,6 @@
-"""People-facing layer: the `paperchat` command line and the Gradio chat UI."""
+"""People-facing layer: the `paperchat` command line and the Gradio chat UI.
 
-import os
+The offline and no-telemetry environment is set by the ``index`` package, which everything imports first.
+"""
 
-# The program never phones home, however it is started: the Makefile's exports are not there when someone
-# runs `paperchat serve` directly, and Gradio's analytics (a version check and usage reports) default to on.
-# Set here, before anything imports gradio or chromadb; the app also turns Gradio's analytics off itself.
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-os.environ["ANONYMIZED_TELEMETRY"] = "False"
-os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+import index  # noqa: F401  (sets the environment before anything here imports gradio or chromadb)

@@ -46,17 +46,20 @@ from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 
 from assistant.answer import Answer, AnswerDone, Source, SourcesReady, TextDelta
+from assistant.backends import backend_names, get_backend
 from assistant.citations import strip_citations
 from assistant.engine import Assistant
+from assistant.prompts import UNSUPPORTED_MARK
 from assistant.retrieval import HybridRetriever, tokenize
-from assistant.settings import Settings
-from index.corpus import canonical_url, strip_control
+from index.corpus import strip_control
 from index.embedders import load_embedder
 from index.errors import UserError
+from index.ids import VERSIONED_ID, canonical_url, version_label
 from index.ingest import require_index
 from index.redact import redact
 from index.store import PaperStore, open_store
 from ui.feedback import FeedbackLog
+from ui.settings import Settings
 
 
 class _RedactingFilter(logging.Filter):
@@ -73,7 +76,6 @@ class _RedactingFilter(logging.Filter):
 log = logging.getLogger(__name__)
 log.addFilter(_RedactingFilter())
 
-BACKENDS = ["local", "openai", "ollama", "extractive"]
 LANGUAGES = [("Auto (the question's)", "auto"), ("English", "en"), ("中文", "zh")]
 EXAMPLES = [
     "Which paper uses LLM feedback as a reward for ASR domain adaptation?",
@@ -94,8 +96,7 @@ RECENT_ANSWERS = 2000
 # Markdown that would make a link or an image out of text, as harmless entities.
 _LINK_SYNTAX = (("](", "]&#40;"), ("![", "&#33;["), ("://", "&#58;//"), ("www.", "www&#46;"))
 _REFERENCE_DEFINITION_RE = re.compile(r"^([ \t]*)\[", re.MULTILINE)
-_VERSIONED_ID = r"\d{4}\.\d{4,5}v\d+"
-_ID_LINK_RE = re.compile(rf"(?:\[|&#91;)arXiv:(?P<cited>{_VERSIONED_ID})\]|(?<![\w.])(?P<bare>{_VERSIONED_ID})(?![\w])")
+_ID_LINK_RE = re.compile(rf"(?:\[|&#91;)arXiv:(?P<cited>{VERSIONED_ID})\]|(?<![\w.])(?P<bare>{VERSIONED_ID})(?![\w])")
 _OWN_BLOCK_RE = re.compile(r'^<div class="pc-[^"]*">.*</div>$\n?', re.MULTILINE)
 
 
@@ -128,14 +129,15 @@ def link_citations(markdown: str) -> str:
 def answer_markdown(text: str) -> str:
     """An answer (streamed or verified) as chat markdown: text, citations as links, ⚠ as a visible mark."""
     shown = link_citations(to_display(text))
-    return shown.replace(" ⚠", ' <span class="pc-unsupported" title="Not supported by the evidence it cites">⚠</span>')
+    return shown.replace(UNSUPPORTED_MARK, f' <span class="pc-unsupported" title="Not supported by the evidence it cites">'
+                                           f'{UNSUPPORTED_MARK.strip()}</span>')
 
 
 def plain_answer(markdown: str) -> str:
     """What the engine wrote, from an answer message: for the history of a follow-up question."""
     text = _OWN_BLOCK_RE.sub("", markdown)
-    text = re.sub(r'<span class="pc-unsupported"[^>]*>⚠</span>', "⚠", text)
-    text = re.sub(rf"\[(arXiv:{_VERSIONED_ID}|{_VERSIONED_ID})\]\(https://arxiv\.org/abs/{_VERSIONED_ID}\)",
+    text = re.sub(rf'<span class="pc-unsupported"[^>]*>{UNSUPPORTED_MARK.strip()}</span>', UNSUPPORTED_MARK.strip(), text)
+    text = re.sub(rf"\[(arXiv:{VERSIONED_ID}|{VERSIONED_ID})\]\(https://arxiv\.org/abs/{VERSIONED_ID}\)",
                   lambda m: f"[{m[1]}]" if m[1].startswith("arXiv:") else m[1], text)
     return from_display(text).strip()
 
@@ -170,10 +172,6 @@ def _a(url: str, label: str) -> str:
     return f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">{html.escape(label)}</a>'
 
 
-def _version_label(arxiv_id: str) -> str:
-    return "v" + arxiv_id.rsplit("v", 1)[1]
-
-
 def sources_title(sources: list[Source]) -> str:
     papers = len({s.base_id for s in sources})
     return f"Sources · {papers} paper{'s' if papers != 1 else ''} · the evidence shown to the model"
@@ -202,7 +200,7 @@ def sources_html(sources: list[Source], cited: dict[str, set[int]] | None = None
                     f'<span class="pc-score" title="Retrieval score (dense + BM25, fused by reciprocal rank; 1.00 = named in the question)">'
                     f'score {source.score:.2f}</span>']
             if others:
-                links = ", ".join(_a(canonical_url(v), _version_label(v)) for v in others)
+                links = ", ".join(_a(canonical_url(v), version_label(v)) for v in others)
                 meta.append(f'<span class="pc-versions">other versions: {links}</span>')
             parts.append(f'<div class="pc-card-meta">{" ".join(meta)}</div>')
             marked = (cited or {}).get(source.arxiv_id, set())
@@ -228,7 +226,7 @@ def cited_evidence(answer: Answer, similarity=None) -> dict[str, set[int]]:
     by_id = {s.arxiv_id: s for s in answer.sources}
     cited: dict[str, set[int]] = {}
     for verdict in answer.sentences:
-        claim = re.sub(r"^\s*(?:[-*+•]|\d{1,2}[.、)])\s*", "", strip_citations(verdict.text).replace(" ⚠", ""))
+        claim = re.sub(r"^\s*(?:[-*+•]|\d{1,2}[.、)])\s*", "", strip_citations(verdict.text).replace(UNSUPPORTED_MARK, ""))
         for arxiv_id in verdict.citations:
             source = by_id.get(arxiv_id)
             if source is None or not source.sentences:
@@ -260,10 +258,10 @@ def grounding_html(answer: Answer) -> str:
     if answer.sentences:
         supported, total = answer.supported_sentences, len(answer.sentences)
         kind = "pc-ok" if supported == total else "pc-warn"
-        mark = "✓" if supported == total else "⚠"
+        mark = "✓" if supported == total else UNSUPPORTED_MARK.strip()
         text = f"{mark} {supported} of {total} sentence{'s' if total != 1 else ''} supported by the cited evidence"
         if supported < total:
-            text += " · ⚠ marks the others"
+            text += f" ·{UNSUPPORTED_MARK} marks the others"
         parts.append(f'<span class="pc-grounding {kind}">{text}</span>')
     if answer.rejected_citations:
         n = len(answer.rejected_citations)
@@ -328,7 +326,7 @@ def list_papers(retriever: HybridRetriever) -> list[PaperEntry]:
 
 
 def paper_rows(papers: list[PaperEntry], query: str = "") -> list[list[str]]:
-    return [[p.base_id, ", ".join(_version_label(v) for v in p.versions), strip_control(p.title),
+    return [[p.base_id, ", ".join(version_label(v) for v in p.versions), strip_control(p.title),
              LANGUAGE_NAMES.get(p.language, p.language)] for p in papers if not query or p.matches(query)]
 
 
@@ -602,7 +600,7 @@ def build_app(service: ChatService) -> gr.Blocks:
         with gr.Accordion("Settings", open=False):
             with gr.Row():
                 backend = gr.Dropdown(service.backends, value=settings.backend, label="Backend",
-                                      info="local: the bundled Qwen2.5 model · extractive: quotes the evidence, no LLM")
+                                      info=" · ".join(f"{b}: {get_backend(b).description}" for b in service.backends))
                 top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Number of sources",
                                   info="Papers whose evidence the model is shown")
                 language = gr.Radio(LANGUAGES, value="auto", label="Answer language",
@@ -610,7 +608,7 @@ def build_app(service: ChatService) -> gr.Blocks:
     with gr.Blocks(title="paperchat", fill_height=True, analytics_enabled=False) as app:
         gr.HTML(
             '<div id="pc-header"><h1>paperchat</h1>'
-            "<p>Ask about a collection of arXiv paper summaries (speech, audio and language models) in English or "
+            f"<p>Ask about a collection of arXiv paper summaries{f' ({html.escape(settings.topic)})' if settings.topic else ''} in English or "
             "Chinese. Every claim cites the paper version it comes from.</p>"
             f'<span class="pc-stats">{len(service.papers)} papers · {service.versions} versions · '
             f"default backend: {html.escape(settings.backend)}</span></div>")
@@ -774,9 +772,9 @@ def auth_file_is_open(settings: Settings) -> bool:
 def offered_backends(settings: Settings) -> list[str]:
     """The backends users may choose: ``settings.backends``, else only ``settings.backend``."""
     offered = list(dict.fromkeys(settings.backends or [settings.backend]))
-    unknown = [b for b in offered if b not in BACKENDS]
+    unknown = [b for b in offered if b not in backend_names()]
     if unknown:
-        raise UserError(f"unknown backend {unknown[0]!r} in --backends; choose among {', '.join(BACKENDS)}")
+        raise UserError(f"unknown backend {unknown[0]!r} in --backends; choose among {', '.join(backend_names())}")
     if settings.backend not in offered:
         raise UserError(f"the default backend {settings.backend!r} is not among --backends ({', '.join(offered)}); "
                         "add it, or choose another with --backend")

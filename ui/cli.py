@@ -17,12 +17,15 @@ import click
 from index.corpus import strip_control
 from index.embedders import load_embedder
 from index.errors import UserError
+from index.ids import version_label
 from index.ingest import IngestProgress
 from index.ingest import ingest as run_ingest
 from index.ingest import require_index
 from index.redact import redact
-from assistant.settings import Settings
+from index.settings import load_settings, with_overrides
 from index.store import PaperStore, describe_location, open_store
+from assistant.backends import backend_names
+from ui.settings import Settings, settings_table
 
 MAX_HISTORY_BYTES = 1_000_000
 """Largest ``--history`` file: the engine reads only the last few messages, each cut to a question's length."""
@@ -35,9 +38,8 @@ def _shown(text: str) -> str:
 
 
 class _Context:
-    def __init__(self, debug: bool):
-        self.debug = debug
-        self.settings = Settings()
+    def __init__(self):
+        self.settings = load_settings(Settings)
 
     def store(self) -> PaperStore:
         return open_store(self.settings)
@@ -70,7 +72,7 @@ class _Group(click.Group):
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
     """paperchat: ask questions about a collection of arXiv paper summaries."""
-    ctx.obj = _Context(debug)
+    ctx.obj = _Context()
 
 
 @main.command()
@@ -144,7 +146,7 @@ def search(obj: _Context, query: str, k: int, mode: str | None, as_json: bool) -
         best = paper.chunks[0]
         snippet = " ".join(strip_control(best.text).split())
         snippet = snippet if len(snippet) <= 70 else snippet[:69] + "…"
-        versions = ",".join("v" + v.rsplit("v", 1)[1] for v in paper.versions)
+        versions = ",".join(version_label(v) for v in paper.versions)
         click.echo(_shown(f"{rank}. {paper.score:.3f}  {paper.base_id} [{versions}]  {paper.title}\n"
                           f"      {best.metadata.get('section')}: {snippet}"))
 
@@ -153,7 +155,7 @@ def _assistant(obj: _Context, backend: str | None):
     from assistant.engine import Assistant
 
     if backend:
-        obj.settings = obj.settings.model_copy(update={"backend": backend})
+        obj.settings = with_overrides(obj.settings, backend=backend)
     return Assistant(obj.settings, store=obj.store())
 
 
@@ -180,7 +182,7 @@ def _stream_to_terminal(assistant, question: str, history: list[dict]):
     return answer
 
 
-BACKENDS = click.Choice(["local", "openai", "ollama", "extractive"])
+BACKENDS = click.Choice(backend_names())
 
 
 @main.command()
@@ -253,7 +255,7 @@ def stats(obj: _Context) -> None:
     if built_with is None:
         click.echo("index:      none yet (run `paperchat ingest`)")
         return
-    metas = store.client.get_collection(settings.collection, embedding_function=None).get(include=["metadatas"])["metadatas"]
+    metas = store.as_built().metadatas()
     versions = {m["arxiv_id"] for m in metas}
     papers = {m["base_id"] for m in metas}
     languages: dict[str, int] = {}
@@ -263,6 +265,18 @@ def stats(obj: _Context) -> None:
                                               f"  (configured: {store.embedder}; rebuild to use it)"))
     click.echo(f"papers:     {len(papers)} ({len(versions)} versions)")
     click.echo(f"chunks:     {len(metas)} ({', '.join(f'{n} {lang}' for lang, n in sorted(languages.items()))})")
+
+
+@main.command("settings")
+@click.option("--markdown", is_flag=True, help="Print the table of every setting, its default and meaning (README).")
+@click.pass_obj
+def settings_command(obj: _Context, markdown: bool) -> None:
+    """The settings in force, one PAPERCHAT_ variable a line (secrets hidden)."""
+    if markdown:
+        click.echo(settings_table(), nl=False)
+        return
+    for name, value in obj.settings:
+        click.echo(_shown(f"PAPERCHAT_{name.upper()}={'' if value is None else value}"))
 
 
 # --- the chat UI ------------------------------------------------------------------
@@ -290,7 +304,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, auth: str | No
     offered = [b.strip() for b in backends.split(",") if b.strip()] if backends else None
     given = {"host": host, "port": port, "auth": SecretStr(auth) if auth else None, "auth_file": auth_file,
              "backend": backend, "backends": offered}
-    settings = obj.settings = obj.settings.model_copy(update={k: v for k, v in given.items() if v is not None})
+    settings = obj.settings = with_overrides(obj.settings, **given)
     # A malformed login or backend list fails now, not after the slow start.
     login = login_of(settings)
     offered_backends(settings)

@@ -20,8 +20,6 @@ from pathlib import Path
 
 from index.settings import private_dir
 
-RATINGS = ("up", "down")
-
 
 class FeedbackLog:
     """An append-only JSONL file of feedback events, safe with concurrent writers."""
