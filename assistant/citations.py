@@ -123,7 +123,10 @@ class _Sources:
             if not 1 <= first <= last <= len(self.ordered):
                 return []
             return list(self.ordered[first - 1:last])
-        arxiv_id, base, _ = parse_arxiv_id(item["id"])
+        parsed = parse_arxiv_id(item["id"])
+        if parsed is None:  # shaped like an ID but none can exist (2506.1234: four digits ended in 1412)
+            return []
+        arxiv_id, base, _ = parsed
         if "v" in item["id"].lower():
             # An explicit version must be one that was shown: the model saw no other text.
             return [arxiv_id] if arxiv_id in self.ordered else []

@@ -204,10 +204,11 @@ class Assistant:
             claim = strip_citations(verdict.text).replace(prompts.UNSUPPORTED_MARK.strip(), "").strip()
             scored = [(judge.similarity(claim, [sentence]), source, sentence) for source, sentence in candidates]
             best = max(scored, key=lambda item: item[0], default=None)
+            quote = None
             if may_quote and best and best[0] >= QUOTE_SIMILARITY:
                 _, source, sentence = best
-                language = detect_language(claim)
-                quote = f"“{sentence}” {prompts.QUOTE_MARK[language]} [arXiv:{source.arxiv_id}]"
+                quote = f"“{sentence}” {prompts.QUOTE_MARK[detect_language(claim)]} [arXiv:{source.arxiv_id}]"
+            if quote and not any(k.text == quote for k in kept):  # two claims near one sentence: quote it once
                 text = text.replace(verdict.text, quote, 1)
                 kept.append(SentenceVerdict(quote, [source.arxiv_id], True, "quoted"))
             else:

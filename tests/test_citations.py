@@ -299,3 +299,10 @@ def test_generic_acronyms_and_plural_acronyms():
     verdict = lexical_support("LLMs 的语言知识提升了 ASR 的 SOTA。", LAIL_EVIDENCE)
     assert verdict.supported is None  # LLM, ASR, SOTA are field words, nothing to check
     assert lexical_support("The CTCs stay fast.", LAIL_EVIDENCE).supported is True
+
+
+def test_an_id_shaped_citation_no_paper_can_have_is_rejected_not_a_crash():
+    # Seen from the bundled model: "2506.1234" (four digits after 1412) made the normalizer raise TypeError.
+    result = normalize_citations("X is 5% [arXiv:2506.1234v1]. Y [arXiv:1312.12345].", ["2506.11091v1"])
+    assert result.text == "X is 5%. Y." and result.cited == []
+    assert result.rejected == ["arXiv:2506.1234v1", "arXiv:1312.12345"]

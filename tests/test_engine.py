@@ -210,6 +210,16 @@ def test_a_wrong_number_is_replaced_by_the_evidence_sentence_it_restates(bundled
     assert quoted and all(s.supported and s.citations == ["2506.11079v1"] for s in quoted)
 
 
+def test_two_sentences_restating_one_evidence_sentence_quote_it_once(bundled_index, e5):
+    # Seen in dev answers: both wrong restatements were replaced by the same quote, shown twice.
+    answer = scripted(bundled_index, e5, "提示把儿童朗读的WER从9.4%降到了1.2% [arXiv:2506.11079v1]。"
+                                         "提示把儿童朗读的WER从9.4%降到了1.3% [arXiv:2506.11079v1]。").ask(
+        "用提示改进儿童朗读错误检测的那篇论文，WER降了多少？")
+    quoted = [s.text for s in answer.sentences if s.method == "quoted"]
+    assert len(quoted) == 1 and answer.text.count(quoted[0]) == 1
+    assert "1.2%" not in answer.text and "1.3%" not in answer.text
+
+
 def test_a_refusal_with_the_answer_in_the_evidence_becomes_a_labelled_quote(bundled_index, e5):
     answer = scripted(bundled_index, e5, "NO_ANSWER").ask(
         "有没有论文用大语言模型的反馈来做语音识别的领域自适应？效果提升了多少？")
