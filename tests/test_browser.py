@@ -23,7 +23,8 @@ from index.corpus import read_corpus
 from index.ingest import ingest
 from index.settings import BUNDLED_CORPUS
 from index.store import open_store
-from ui.app import ChatService, build_app, launch
+from ui.app import build_app, launch
+from ui.service import ChatService
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -22,7 +22,9 @@ from index.errors import UserError
 from index.ingest import ingest
 from index.settings import BUNDLED_CORPUS
 from index.store import open_store
-from ui.app import ChatService, build_app, from_display, launch
+from ui.app import build_app, launch
+from ui.display import from_display
+from ui.service import ChatService
 
 QUESTION = "Which paper uses LLM feedback as a reward for ASR domain adaptation?"
 # Gradio's queue calls a pandas API that pandas 3 deprecates; nothing to do with these tests.

@@ -32,7 +32,9 @@ from index.corpus import CorpusLimits, Paper, parse_arxiv_id, read_corpus
 from index.ingest import ingest
 from index.settings import BUNDLED_CORPUS, IndexSettings
 from index.store import open_store
-from ui.app import ChatService, build_app, from_display, launch
+from ui.app import build_app, launch
+from ui.display import from_display
+from ui.service import ChatService
 from ui.feedback import FeedbackLog
 
 BUNDLED = read_corpus([BUNDLED_CORPUS]).papers

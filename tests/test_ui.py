@@ -25,8 +25,11 @@ from assistant.settings import Settings
 from conftest import BIN, free_port, wait_until_up
 from index.corpus import read_corpus
 from index.settings import BUNDLED_CORPUS
-from ui.app import (ChatService, answer_markdown, build_app, cited_evidence, engine_history, final_markdown,
-                    from_display, is_loopback, launch, parse_auth, sources_html, to_display)
+from ui.access import is_loopback, parse_auth
+from ui.app import build_app, launch
+from ui.display import answer_markdown, engine_history, from_display, to_display
+from ui.render import final_markdown, sources_html
+from ui.service import ChatService, cited_evidence
 from ui.feedback import FeedbackLog
 
 FIRST_QUESTION = "Which paper uses LLM feedback as a reward for ASR domain adaptation?"
