@@ -125,7 +125,13 @@ def test_support_pairs_cover_both_languages_and_swaps():
     for lang in ("en", "zh"):
         assert {p["supported"] for p in pairs if p["lang"] == lang} == {True, False}
     agreement = judge_agreement(lexical_judge(), pairs)
-    assert agreement["pairs"] == len(pairs) and 0 <= agreement["agreement"] <= 1
+    assert agreement["pairs"] == len(pairs)
+    disagreements = len(agreement["disagreements"])
+    assert agreement["false_support"] + agreement["false_reject"] == disagreements
+    assert agreement["agreement"] == round(1 - disagreements / len(pairs), 3)
+    # Better than answering every pair with the more common label, and than chance (kappa).
+    supported = sum(p["supported"] for p in pairs) / len(pairs)
+    assert agreement["agreement"] > max(supported, 1 - supported) and agreement["kappa"] > 0
 
 
 def test_llm_judge_prompt_puts_the_evidence_before_the_claim():

@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AuthenticationError
 
 from assistant.engine import Assistant
 from assistant.settings import Settings
@@ -384,7 +385,7 @@ def test_7_12_serve_takes_the_login_from_a_file_offers_only_its_backends_and_nev
     try:
         wait_until_up(f"http://127.0.0.1:{port}/", proc, log, timeout=180)
         assert SECRET not in Path(f"/proc/{proc.pid}/cmdline").read_text()
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             Client(f"http://127.0.0.1:{port}/", verbose=False)
         chat = Client(f"http://127.0.0.1:{port}/", verbose=False, auth=("reader", SECRET))
         parameters = chat.view_api(print_info=False, return_format="dict")["named_endpoints"]["/chat"]["parameters"]

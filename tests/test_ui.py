@@ -19,11 +19,13 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AppError, AuthenticationError
 
 from assistant.answer import Answer, SentenceVerdict, Source
 from assistant.settings import Settings
 from conftest import BIN, free_port, wait_until_up
 from index.corpus import read_corpus
+from index.errors import UserError
 from index.settings import BUNDLED_CORPUS
 from ui.access import is_loopback, parse_auth
 from ui.app import build_app, launch
@@ -107,7 +109,7 @@ def test_chat_api_cites_follows_up_with_history_and_records_feedback(server):
     assert events[0]["citations"] == first["citations"]
     assert events[1]["settings"] == {"backend": "extractive", "top_k": 4, "language": "auto"}
     assert events[1]["timestamp"].endswith("+00:00")
-    with pytest.raises(Exception, match="no longer known"):
+    with pytest.raises(AppError, match="no longer known"):
         chat.predict("not-an-answer", "up", "", api_name="/feedback")
 
 
@@ -212,9 +214,9 @@ def test_eight_concurrent_conversations_all_complete(server):
 
 def test_auth_is_required_when_set(ui_settings, e5):
     with running_app(ui_settings, e5, auth="reader:s3cret") as (url, _):
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             client(url)
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="Invalid credentials"):
             client(url, auth=("reader", "wrong"))
         _, answer = ask(client(url, auth=("reader", "s3cret")), FIRST_QUESTION)
         assert answer["citations"]
@@ -240,7 +242,7 @@ def test_serve_builds_a_missing_index_with_progress_then_serves_with_login(tmp_p
         assert "no index yet" in output and "building it first" in output
         assert "ingesting" in output and "2 versions of 2 papers" in output  # the progress bar, then the report
         assert "warning" not in output  # loopback by default
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             client(f"http://127.0.0.1:{port}/")
         _, answer = ask(client(f"http://127.0.0.1:{port}/", auth=("reader", "s3cret")), "儿童朗读错误检测")
         assert [c["arxiv_id"] for c in answer["citations"]][:1] == ["2506.11079v1"]
@@ -268,7 +270,7 @@ def test_host_and_auth_parsing():
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10") and not is_loopback("example.org")
     assert parse_auth("user:pa:ss") == ("user", "pa:ss") and parse_auth(None) is None
     for bad in ("user", "user:", ":pass"):
-        with pytest.raises(Exception, match="user:password"):
+        with pytest.raises(UserError, match="user:password"):
             parse_auth(bad)
 
 
