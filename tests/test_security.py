@@ -27,7 +27,7 @@ from gradio_client.exceptions import AuthenticationError
 
 from assistant.engine import Assistant
 from assistant.settings import Settings
-from conftest import BIN, free_port, run_cli, wait_until_up
+from conftest import BIN, free_port, invoke_cli, run_cli, wait_until_up
 from index.chunking import SENTENCE_PIECE_CHARS, chunk_paper
 from index.corpus import CorpusLimits, Paper, parse_arxiv_id, read_corpus
 from index.ingest import ingest
@@ -97,7 +97,7 @@ def test_1_a_100kb_earlier_message_leaves_the_rewritten_question_bounded(cli_env
         {"role": "user", "content": "LLM reward for ASR domain adaptation " + "填充" * 50_000},
         {"role": "assistant", "content": "It uses LLM feedback as a reward [arXiv:2506.11091v1]."},
     ], ensure_ascii=False), encoding="utf-8")
-    result = run_cli("ask", FOLLOW_UP, "--history", str(history), "--json", "--backend", "extractive", env=cli_env)
+    result = invoke_cli("ask", FOLLOW_UP, "--history", str(history), "--json", "--backend", "extractive", env=cli_env)
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     standalone = answer["standalone_question"]
@@ -131,7 +131,7 @@ def test_2_rows_over_the_size_limits_are_rejected_with_file_line_reasons(tmp_pat
     corpus = jsonl(tmp_path / "rows.jsonl", rows)
     huge = len(json.dumps(rows[1], ensure_ascii=False).encode())
     started = time.monotonic()
-    result = run_cli("ingest", str(corpus), env=data_env(tmp_path / "data"))
+    result = invoke_cli("ingest", str(corpus), env=data_env(tmp_path / "data"))
     assert result.returncode == 1
     assert [line for line in result.stderr.splitlines() if line.startswith("rejected:")] == [
         f"rejected: {corpus}:2: line is {huge:,} bytes, more than 65,536 (PAPERCHAT_MAX_ROW_BYTES); "
@@ -145,7 +145,7 @@ def test_2_rows_over_the_size_limits_are_rejected_with_file_line_reasons(tmp_pat
     assert "1 versions of 1 papers" in result.stdout
     assert time.monotonic() - started < 120  # 459 s of CPU for the 1 MB summary alone before
     # The limits are settings: raised, the long-summary row is accepted.
-    raised = run_cli("ingest", str(corpus), env=data_env(tmp_path / "data", PAPERCHAT_MAX_SUMMARY_CHARS="10000"))
+    raised = invoke_cli("ingest", str(corpus), env=data_env(tmp_path / "data", PAPERCHAT_MAX_SUMMARY_CHARS="10000"))
     assert f"{corpus}:3:" not in raised.stderr and "2 versions of 2 papers" in raised.stdout
 
 
@@ -177,10 +177,10 @@ def test_3_credentials_in_a_backend_url_never_reach_a_chat_user(bundled_index, e
 
 def test_3_credentials_in_urls_are_not_printed_by_the_cli(cli_env):
     env = {**cli_env, "PAPERCHAT_OPENAI_BASE_URL": f"http://user:{SECRET}@127.0.0.1:{free_port()}/v1"}
-    result = run_cli("ask", "--backend", "openai", QUESTION, env=env)
+    result = invoke_cli("ask", "--backend", "openai", QUESTION, env=env)
     assert result.returncode == 1 and "http://***@127.0.0.1:" in result.stderr
     assert SECRET not in result.stdout + result.stderr
-    result = run_cli("stats", env={**cli_env, "PAPERCHAT_CHROMA_URL": f"http://admin:{SECRET}@127.0.0.1:{free_port()}"})
+    result = invoke_cli("stats", env={**cli_env, "PAPERCHAT_CHROMA_URL": f"http://admin:{SECRET}@127.0.0.1:{free_port()}"})
     assert result.returncode == 1 and "Chroma server at http://***@127.0.0.1:" in result.stderr
     assert SECRET not in result.stderr
 
@@ -253,7 +253,7 @@ def test_6_every_readable_file_is_processed_and_reported(tmp_path):
                    f"|{newcomer.arxiv_id}|{newcomer.title}|{newcomer.summary.replace(chr(10), '<br/>')}|\n"
                    "|2506.11091v1|only two|\n", encoding="utf-8")
     (tmp_path / "adir.md").mkdir()
-    result = run_cli("ingest", str(bad), str(tmp_path / "adir.md"), env=data_env(tmp_path / "data"))
+    result = invoke_cli("ingest", str(bad), str(tmp_path / "adir.md"), env=data_env(tmp_path / "data"))
     assert result.returncode == 1
     assert f"rejected: {bad}:4: too few columns: 2 of 3 (Source | Title | Summary)" in result.stderr
     assert f"rejected: {tmp_path / 'adir.md'}:1: a directory" in result.stderr
@@ -267,14 +267,14 @@ def test_6_a_rebuild_with_an_unreadable_file_leaves_the_old_index_intact(tmp_pat
     before = stored_ids(settings)
     (tmp_path / "adir.md").mkdir()
     new = jsonl(tmp_path / "new.jsonl", rows_of(BUNDLED[4:6]))
-    result = run_cli("ingest", "--rebuild", str(new), str(tmp_path / "adir.md"), env=data_env(settings.data_dir))
+    result = invoke_cli("ingest", "--rebuild", str(new), str(tmp_path / "adir.md"), env=data_env(settings.data_dir))
     assert result.returncode == 1
     assert (f"paperchat: the rebuild was not applied (1 file could not be read); the index is as it was "
             f"({len(before)} chunks)") in result.stderr
     assert stored_ids(settings) == before  # 444 -> 404 chunks before
     assert [c.name for c in open_store(settings).client.list_collections()] == ["papers"]
 
-    result = run_cli("ingest", "--rebuild", str(new), env=data_env(settings.data_dir))
+    result = invoke_cli("ingest", "--rebuild", str(new), env=data_env(settings.data_dir))
     assert result.returncode == 0, result.stderr
     assert stored_ids(settings) == {c.id for p in BUNDLED[4:6] for c in chunk_paper(p)}
     assert [c.name for c in open_store(settings).client.list_collections()] == ["papers"]
@@ -297,7 +297,7 @@ def test_6_a_rebuild_killed_half_way_leaves_the_old_index_and_the_next_run_clean
     assert "papers" in names and any(n.startswith("papers-rebuild-") for n in names), names
     assert stored_ids(settings) == before
 
-    result = run_cli("ingest", str(small), env=data_env(settings.data_dir))
+    result = invoke_cli("ingest", str(small), env=data_env(settings.data_dir))
     assert result.returncode == 0, result.stderr
     assert [c.name for c in open_store(settings).client.list_collections()] == ["papers"]
     assert stored_ids(settings) == before
@@ -439,7 +439,7 @@ def test_8_control_characters_in_an_older_index_reach_neither_terminal_nor_brows
     env = data_env(settings.data_dir)
     for args in (("search", question), ("search", question, "--json"), ("ask", question, "--backend", "extractive"),
                  ("ask", question, "--backend", "extractive", "--json")):
-        result = run_cli(*args, env=env)
+        result = invoke_cli(*args, env=env)
         assert result.returncode == 0, result.stderr
         assert "humpback" in result.stdout
         assert not CONTROL.search(result.stdout), (args, result.stdout)
@@ -487,7 +487,7 @@ def test_10_a_binary_file_is_reported_once(tmp_path):
     binary = tmp_path / "data.md"
     binary.write_bytes(os.urandom(5_000_000))
     good = jsonl(tmp_path / "good.jsonl", rows_of(BUNDLED[:1]))
-    result = run_cli("ingest", str(binary), str(good), env=data_env(tmp_path / "data"))
+    result = invoke_cli("ingest", str(binary), str(good), env=data_env(tmp_path / "data"))
     assert result.returncode == 1
     rejected = [line for line in result.stderr.splitlines() if line.startswith("rejected:")]
     assert len(rejected) == 1, rejected[:5]  # one line per undecodable line, then "file is empty", before
@@ -499,7 +499,7 @@ def test_10_a_binary_file_is_reported_once(tmp_path):
 def test_10_a_deeply_nested_history_is_one_line(cli_env, tmp_path):
     history = tmp_path / "deep.json"
     history.write_text("[" * 100_000 + "]" * 100_000)
-    result = run_cli("ask", QUESTION, "--history", str(history), "--backend", "extractive", env=cli_env)
+    result = invoke_cli("ask", QUESTION, "--history", str(history), "--backend", "extractive", env=cli_env)
     assert result.returncode == 1
     assert result.stderr == f"paperchat: error: {history}: not a JSON list of messages (nested too deeply)\n"
 
@@ -507,11 +507,11 @@ def test_10_a_deeply_nested_history_is_one_line(cli_env, tmp_path):
 # --- 11. a question without words -----------------------------------------------------------
 
 def test_11_a_question_with_no_words_is_not_answered(cli_env):
-    result = run_cli("ask", "?!.,;:…", "--backend", "extractive", "--json", env=cli_env)
+    result = invoke_cli("ask", "?!.,;:…", "--backend", "extractive", "--json", env=cli_env)
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr == ("paperchat: error: The question has no words, only punctuation or symbols: "
                              "type a question about the papers.\n")
-    result = run_cli("search", "?!.,;:…", env=cli_env)
+    result = invoke_cli("search", "?!.,;:…", env=cli_env)
     assert result.returncode == 1 and "no words" in result.stderr
 
 
@@ -519,7 +519,7 @@ def test_11_a_question_with_no_words_is_not_answered(cli_env):
 
 def test_13_the_data_directory_and_the_feedback_log_are_private(tmp_path, e5):
     fresh = tmp_path / "fresh"
-    result = run_cli("ingest", str(jsonl(tmp_path / "one.jsonl", rows_of(BUNDLED[:1]))), env=data_env(fresh))
+    result = invoke_cli("ingest", str(jsonl(tmp_path / "one.jsonl", rows_of(BUNDLED[:1]))), env=data_env(fresh))
     assert result.returncode == 0, result.stderr
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
 
