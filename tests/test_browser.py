@@ -32,7 +32,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TIMEOUT_MS = 60_000
 # Gradio's queue calls a pandas API that pandas 3 deprecates; nothing to do with these tests.
-pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
+# Slow: a real browser over a real server (about 10 s each, measured in a full run).
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")]
 
 
 @contextmanager

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from conftest import invoke_cli, run_cli
 
 
@@ -70,6 +72,7 @@ def test_ingest_bad_file_exits_nonzero_with_file_line_reason(tmp_path):
     assert result.returncode == 1 and f"{empty}:1: file is empty" in result.stderr
 
 
+@pytest.mark.slow
 def test_missing_file_is_one_line_and_debug_shows_traceback(tmp_path):
     env = {**os.environ, "PAPERCHAT_DATA_DIR": str(tmp_path / "data")}
     result = run_cli("ingest", str(tmp_path / "nope.md"), env=env)

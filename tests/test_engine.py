@@ -43,6 +43,7 @@ def test_tokenizer_handles_chinese_english_numbers_and_model_names():
     assert {"儿童", "朗读", "检测", "whisper-large-v3", "wer", "9.4%", "5.1%"} <= set(tokens)
 
 
+@pytest.mark.slow
 def test_hybrid_beats_dense_and_bm25_alone_on_the_dev_set(bundled_index, e5):
     from assistant.retrieval import HybridRetriever
 
@@ -319,6 +320,7 @@ def test_answer_language_can_be_chosen(extractive):
     assert extractive.ask("儿童朗读错误检测").text.startswith("根据论文摘要")
 
 
+@pytest.mark.slow
 def test_cross_encoder_reranker_reorders_the_fused_candidates(bundled_index, e5):
     """No cross-encoder is bundled: the MiniLM weights with a seeded, untrained head exercise the real path."""
     import torch

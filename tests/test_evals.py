@@ -161,6 +161,7 @@ def test_a_broken_dataset_line_is_named(tmp_path):
 
 # --- trec_eval cross-check on a real retrieval run ---------------------------------------------
 
+@pytest.mark.slow
 def test_retrieval_metrics_agree_with_trec_eval_on_a_real_run(bundled_index, e5):
     retriever = HybridRetriever(open_store(bundled_index), e5)
     questions = [q for q in load_questions() if q["expected_ids"] and not q["history"]]
@@ -351,6 +352,7 @@ def test_html_report_escapes_every_text():
 
 # --- the real command --------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_real_extractive_eval_end_to_end(cli_env, tmp_path):
     out = tmp_path / "run"
     result = invoke_cli("eval", "--backend", "extractive", "--limit", "6", "--out", str(out), "--no-progress",

@@ -120,6 +120,7 @@ def test_1_a_150kb_chat_message_is_cut_and_its_follow_up_stays_bounded(served):
 
 # --- 2. size limits on rows, titles, summaries and sentences ------------------------------
 
+@pytest.mark.slow
 def test_2_rows_over_the_size_limits_are_rejected_with_file_line_reasons(tmp_path):
     good = rows_of(BUNDLED[:1])
     rows = good + [
@@ -149,6 +150,7 @@ def test_2_rows_over_the_size_limits_are_rejected_with_file_line_reasons(tmp_pat
     assert f"{corpus}:3:" not in raised.stderr and "2 versions of 2 papers" in raised.stdout
 
 
+@pytest.mark.slow
 def test_2_the_evidence_shows_an_over_long_sentence_in_pieces(tmp_path, e5):
     # An index that holds a 4,500-character sentence (built with the limit raised, or before there was one).
     sentence = "Whalesong codec " + " ".join(f"humpback{i}" for i in range(400)) + "."
@@ -261,6 +263,7 @@ def test_6_every_readable_file_is_processed_and_reported(tmp_path):
     assert stored_ids(IndexSettings(data_dir=tmp_path / "data")) == {c.id for c in chunk_paper(newcomer)}
 
 
+@pytest.mark.slow
 def test_6_a_rebuild_with_an_unreadable_file_leaves_the_old_index_intact(tmp_path, e5):
     settings = IndexSettings(data_dir=tmp_path / "data")
     ingest([jsonl(tmp_path / "old.jsonl", rows_of(BUNDLED[:4]))], open_store(settings), lambda: e5)
@@ -280,6 +283,7 @@ def test_6_a_rebuild_with_an_unreadable_file_leaves_the_old_index_intact(tmp_pat
     assert [c.name for c in open_store(settings).client.list_collections()] == ["papers"]
 
 
+@pytest.mark.slow
 def test_6_a_rebuild_killed_half_way_leaves_the_old_index_and_the_next_run_cleans_up(tmp_path, e5):
     settings = IndexSettings(data_dir=tmp_path / "data")
     small = jsonl(tmp_path / "small.jsonl", rows_of(BUNDLED[:2]))
@@ -367,6 +371,7 @@ class _ProxyRecorder:
         self.server.close()
 
 
+@pytest.mark.slow
 def test_7_12_serve_takes_the_login_from_a_file_offers_only_its_backends_and_never_phones_home(bundled_index, tmp_path):
     auth_file = tmp_path / "login"
     auth_file.write_text(f"reader:{SECRET}\n")
