@@ -38,6 +38,27 @@ SHOTS = {
 """File name: (question, viewport height, whether the sources panel is shown open)."""
 
 
+SOURCES_LAID_OUT = """() => {
+    const cards = document.querySelectorAll('.message.bot .pc-card');
+    const foots = document.querySelectorAll('.message.bot .pc-foot');
+    return cards.length > 0 && foots.length > 0
+        && cards[cards.length - 1].getBoundingClientRect().bottom <= foots[foots.length - 1].getBoundingClientRect().top;
+}"""
+"""True once the sources panel is open all the way: its last card ends above the answer's grounding line.
+(While the panel is folded or still sliding open, its cards are clipped, not hidden, and overlap the answer.)"""
+
+
+def wait_until_still(page: Page, selector: str) -> None:
+    """Wait until the last element matching ``selector`` stops moving (two looks 200 ms apart agree)."""
+    page.wait_for_function("""selector => {
+        const all = document.querySelectorAll(selector);
+        const bottom = all.length ? all[all.length - 1].getBoundingClientRect().bottom : null;
+        const still = bottom !== null && window.__lastBottom === bottom;
+        window.__lastBottom = bottom;
+        return still;
+    }""", arg=selector, polling=200)
+
+
 def shoot(page: Page, url: str, question: str, height: int, open_sources: bool, path: Path) -> None:
     """Ask ``question`` in a new session and photograph the answer (and its sources when ``open_sources``)."""
     page.set_viewport_size({"width": 1280, "height": height})
@@ -47,16 +68,13 @@ def shoot(page: Page, url: str, question: str, height: int, open_sources: bool, 
     expect(page.locator(".message.bot .pc-foot, .message.bot .pc-abstain, .message.bot .pc-error")).to_have_count(1)
     expect(page.locator("textarea").first).to_be_editable()
     if open_sources:
+        # The verified answer folds its sources panel a moment after it is shown: open it only once folded.
+        cards = page.locator(".pc-card")
+        expect(cards.first).to_be_hidden()
+        wait_until_still(page, ".message.bot")
         page.get_by_text("Sources ·").first.click()
-        expect(page.locator(".pc-card").first).to_be_visible()
-        # The panel slides open: wait until its last card stops moving.
-        page.wait_for_function("""() => {
-            const cards = document.querySelectorAll('.pc-card');
-            const bottom = cards[cards.length - 1].getBoundingClientRect().bottom;
-            const still = window.__lastBottom === bottom;
-            window.__lastBottom = bottom;
-            return still;
-        }""", polling=200)
+        expect(cards.first).to_be_visible()
+        page.wait_for_function(SOURCES_LAID_OUT)
     page.mouse.move(0, 0)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=path)

@@ -82,6 +82,16 @@ def ask(page: Page, question: str, answers_before: int) -> None:
     expect(page.locator("textarea").first).to_be_editable()  # the chat has settled: the next action is safe
 
 
+SOURCES_LAID_OUT = """() => {
+    const cards = document.querySelectorAll('.message.bot .pc-card');
+    const foots = document.querySelectorAll('.message.bot .pc-foot');
+    return cards.length > 0 && foots.length > 0
+        && cards[cards.length - 1].getBoundingClientRect().bottom <= foots[foots.length - 1].getBoundingClientRect().top;
+}"""
+"""True once the sources panel is open all the way: its last card ends above the answer's grounding line.
+(While the panel is folded or still sliding open, its cards are clipped, not hidden, and overlap the answer.)"""
+
+
 def wait_until_still(page: Page, selector: str) -> None:
     """Wait until the last element matching ``selector`` stops moving (a panel sliding open)."""
     page.wait_for_function("""selector => {
@@ -105,15 +115,16 @@ def test_a_reader_asks_follows_up_opens_sources_rates_and_browses_papers(page, b
         expect(link.first).to_be_visible()
         expect(page.locator(".message.bot .pc-grounding").first).to_contain_text("supported by the cited evidence")
 
-        # The sources panel: closed once the answer is verified; open it.
+        # The sources panel: closed once the answer is verified (a moment after it shows); open it.
         cards = page.locator(".pc-card")
         expect(cards.first).to_be_hidden()
+        wait_until_still(page, ".message.bot")
         page.get_by_text("Sources · 4 papers").first.click()
         expect(cards.first).to_be_visible()
         expect(cards.first).to_contain_text("Customizing Speech Recognition Model with Large Language Model Feedback")
         expect(cards.first.locator("li.pc-cited")).to_have_count(1)
         expect(page.locator('.pc-card a[href="https://arxiv.org/abs/2505.21138v1"]')).to_have_text("v1")  # another version
-        wait_until_still(page, ".pc-card")
+        page.wait_for_function(SOURCES_LAID_OUT)
         page.screenshot(path=artifact("chat-sources.png"))
 
         # A follow-up uses the conversation: "it" is the paper of the first answer.
