@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 # The offline, no-telemetry environment comes from the program itself (index/__init__.py), as for users.
 from bench.common import free_port, wait_for_http  # one helper for the tests and the benchmarks
@@ -41,8 +43,26 @@ def cli_env(bundled_index):
 
 
 def run_cli(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
+    """The installed `paperchat` command in a process of its own: for what only a process shows
+    (the entry point, ``--debug``, a command that could hang)."""
     return subprocess.run([str(BIN / "paperchat"), *args], env=env, capture_output=True, text=True,
                           timeout=timeout)
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke_cli(*args: str, env: dict) -> CliResult:
+    """`paperchat` run in this process by click's CliRunner, with ``env`` as its environment: the same
+    output and exit code as :func:`run_cli`, without a new interpreter importing the libraries again."""
+    from ui.cli import main
+
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    return CliResult(result.exit_code, result.stdout, result.stderr)
 
 
 class ChromaServer:

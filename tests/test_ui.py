@@ -19,13 +19,18 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AppError, AuthenticationError
 
 from assistant.answer import Answer, SentenceVerdict, Source
 from conftest import BIN, free_port, wait_for_http
 from index.corpus import read_corpus
+from index.errors import UserError
 from index.settings import BUNDLED_CORPUS
-from ui.app import (ChatService, answer_markdown, build_app, cited_evidence, engine_history, final_markdown,
-                    from_display, is_loopback, launch, parse_auth, sources_html, to_display)
+from ui.access import is_loopback, parse_auth
+from ui.app import build_app, launch
+from ui.display import answer_markdown, engine_history, from_display, to_display
+from ui.render import final_markdown, sources_html
+from ui.service import ChatService, cited_evidence
 from ui.feedback import FeedbackLog
 from ui.settings import Settings
 
@@ -104,7 +109,7 @@ def test_chat_api_cites_follows_up_with_history_and_records_feedback(server):
     assert events[0]["citations"] == first["citations"]
     assert events[1]["settings"] == {"backend": "extractive", "top_k": 4, "language": "auto"}
     assert events[1]["timestamp"].endswith("+00:00")
-    with pytest.raises(Exception, match="no longer known"):
+    with pytest.raises(AppError, match="no longer known"):
         chat.predict("not-an-answer", "up", "", api_name="/feedback")
 
 
@@ -209,9 +214,9 @@ def test_eight_concurrent_conversations_all_complete(server):
 
 def test_auth_is_required_when_set(ui_settings, e5):
     with running_app(ui_settings, e5, auth="reader:s3cret") as (url, _):
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             client(url)
-        with pytest.raises(Exception):
+        with pytest.raises(ValueError, match="Could not login"):  # Gradio answers a wrong password with 400
             client(url, auth=("reader", "wrong"))
         _, answer = ask(client(url, auth=("reader", "s3cret")), FIRST_QUESTION)
         assert answer["citations"]
@@ -219,6 +224,7 @@ def test_auth_is_required_when_set(ui_settings, e5):
 
 # --- `paperchat serve` -------------------------------------------------------------
 
+@pytest.mark.slow
 def test_serve_builds_a_missing_index_with_progress_then_serves_with_login(tmp_path):
     papers = [p for p in read_corpus([BUNDLED_CORPUS]).papers if p.arxiv_id in ("2506.11091v1", "2506.11079v1")]
     corpus = tmp_path / "two.jsonl"
@@ -237,7 +243,7 @@ def test_serve_builds_a_missing_index_with_progress_then_serves_with_login(tmp_p
         assert "no index yet" in output and "building it first" in output
         assert "ingesting" in output and "2 versions of 2 papers" in output  # the progress bar, then the report
         assert "warning" not in output  # loopback by default
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             client(f"http://127.0.0.1:{port}/")
         _, answer = ask(client(f"http://127.0.0.1:{port}/", auth=("reader", "s3cret")), "儿童朗读错误检测")
         assert [c["arxiv_id"] for c in answer["citations"]][:1] == ["2506.11079v1"]
@@ -246,6 +252,7 @@ def test_serve_builds_a_missing_index_with_progress_then_serves_with_login(tmp_p
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_serve_warns_when_listening_on_a_public_interface_without_login(bundled_index):
     # The port is taken on all interfaces, so the server never really listens there.
     with socket.socket() as taken:
@@ -265,7 +272,7 @@ def test_host_and_auth_parsing():
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10") and not is_loopback("example.org")
     assert parse_auth("user:pa:ss") == ("user", "pa:ss") and parse_auth(None) is None
     for bad in ("user", "user:", ":pass"):
-        with pytest.raises(Exception, match="user:password"):
+        with pytest.raises(UserError, match="user:password"):
             parse_auth(bad)
 
 

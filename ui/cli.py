@@ -298,7 +298,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, auth: str | No
     """Start the chat in the browser (and its API); builds the index first when there is none."""
     from pydantic import SecretStr
 
-    from ui.app import ChatService, auth_file_is_open, build_app, is_loopback, launch, login_of, offered_backends
+    from ui.access import auth_file_is_open, is_loopback, login_of
+    from ui.app import build_app, launch
+    from ui.service import ChatService, offered_backends
 
     obj: _Context = ctx.obj
     offered = [b.strip() for b in backends.split(",") if b.strip()] if backends else None
