@@ -34,8 +34,8 @@ from index.settings import BUNDLED_CORPUS, IndexSettings
 from index.store import open_store
 from ui.app import build_app, launch
 from ui.display import from_display
-from ui.service import ChatService
 from ui.feedback import FeedbackLog
+from ui.service import ChatService
 from ui.settings import Settings
 
 BUNDLED = read_corpus([BUNDLED_CORPUS]).papers

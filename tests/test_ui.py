@@ -22,6 +22,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError, AuthenticationError
 
 from assistant.answer import Answer, SentenceVerdict, Source
+from assistant.prompts import UNSUPPORTED_MARK
 from conftest import BIN, free_port, wait_for_http
 from index.corpus import read_corpus
 from index.errors import UserError
@@ -30,8 +31,8 @@ from ui.access import is_loopback, parse_auth
 from ui.app import build_app, launch
 from ui.display import answer_markdown, engine_history, from_display, to_display
 from ui.render import final_markdown, sources_html
-from ui.service import ChatService, cited_evidence
 from ui.feedback import FeedbackLog
+from ui.service import ChatService, cited_evidence
 from ui.settings import Settings
 
 FIRST_QUESTION = "Which paper uses LLM feedback as a reward for ASR domain adaptation?"
@@ -288,7 +289,7 @@ def test_markup_from_users_corpus_and_model_is_shown_as_text():
     assert from_display(shown) == POISON
     assert from_display(to_display("a &amp; b [x]: y")) == "a &amp; b [x]: y"
 
-    answer = answer_markdown(f"{POISON} 21% [arXiv:2506.11091v1] ⚠")
+    answer = answer_markdown(f"{POISON} 21% [arXiv:2506.11091v1]{UNSUPPORTED_MARK}")
     assert "javascript:" not in answer.replace("[click]&#40;javascript:", "")
     links = re.findall(r"\]\(([^)]*)\)", answer)
     assert links == ["https://arxiv.org/abs/2506.11091v1"]
@@ -313,7 +314,7 @@ def test_an_unsupported_draft_is_labelled_apart_from_a_question_the_collection_c
 def test_answer_display_round_trips_into_the_engine_history():
     verdicts = [SentenceVerdict("LAIL improves WER [arXiv:2506.22846v1]", ["2506.22846v1"], True, "lexical"),
                 SentenceVerdict("It is the best <b>ever</b>. [arXiv:2506.22846v1]", ["2506.22846v1"], False, "embedding")]
-    text = "LAIL improves WER [arXiv:2506.22846v1] It is the best <b>ever</b>. [arXiv:2506.22846v1] ⚠"
+    text = f"LAIL improves WER [arXiv:2506.22846v1] It is the best <b>ever</b>. [arXiv:2506.22846v1]{UNSUPPORTED_MARK}"
     answer = Answer("q", "q", text, False, sentences=verdicts,
                     sources=[Source("2506.22846v1", "2506.22846", "t", "https://arxiv.org/abs/2506.22846v1", 0.2,
                                     ["Proposed LAIL, improving WER on LibriSpeech.", "Other sentence."])])
