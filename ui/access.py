@@ -14,7 +14,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from pydantic import SecretStr
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from index.errors import UserError
 from ui.settings import Settings
@@ -79,7 +79,8 @@ class LoginThrottle:
     an hour, without its password being checked. A successful login clears its count.
 
     A client is an IP address: behind a reverse proxy every user is the proxy's address, so put the
-    throttle in the proxy there.
+    throttle in the proxy there. What counts as an attempt (:meth:`guards`, :attr:`FAILED`) and what a
+    waiting client is told (:meth:`refusal`) are methods, so the API key's throttle (ui/api.py) is this one.
     """
 
     MAX_LOCKOUT = 3600.0
@@ -93,18 +94,27 @@ class LoginThrottle:
         self._clients: OrderedDict[str, tuple[int, float]] = OrderedDict()
         """Per client: failed logins in a row, and until when (monotonic) it is refused."""
 
+    FAILED = (400, 401, 403)
+    """Statuses that count as a failed attempt (Gradio answers a wrong login with 400)."""
+
+    def guards(self, scope) -> bool:
+        """Whether this request is an attempt the throttle counts: a login."""
+        return scope["method"] == "POST" and scope["path"].rstrip("/").endswith("/login")
+
+    def refusal(self, seconds: str) -> Response:
+        """What a client that must wait is told."""
+        return JSONResponse({"detail": f"Too many failed logins: try again in {seconds} s."},
+                            status_code=429, headers={"Retry-After": seconds})
+
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].rstrip("/").endswith("/login"):
+        if scope["type"] != "http" or not self.guards(scope):
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("unknown",))[0]
         failed, until = self._clients.get(client, (0, 0.0))
         wait = until - time.monotonic()
         if wait > 0:
-            seconds = str(math.ceil(wait))
-            refusal = JSONResponse({"detail": f"Too many failed logins: try again in {seconds} s."},
-                                   status_code=429, headers={"Retry-After": seconds})
-            await refusal(scope, receive, send)
+            await self.refusal(str(math.ceil(wait)))(scope, receive, send)
             return
         status: list[int] = []
 
@@ -116,7 +126,7 @@ class LoginThrottle:
         await self.app(scope, receive, send_and_see)
         if status and status[0] < 300:
             self._clients.pop(client, None)
-        elif status and status[0] in (400, 401, 403):
+        elif status and status[0] in self.FAILED:
             failed += 1
             until = 0.0
             if failed >= self.failures:
