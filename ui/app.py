@@ -139,7 +139,9 @@ def build_app(service: ChatService) -> gr.Blocks:
             return "recorded"
 
         gr.api(feedback, api_name="feedback")
-    app.queue(max_size=settings.queue_size, default_concurrency_limit=CHAT_CONCURRENCY)
+    # No bound here: questions leave Gradio's queue at once for ChatService.admission, which turns away what
+    # does not fit with a message of its own (Gradio's full queue is an error popup before our code runs).
+    app.queue(max_size=None, default_concurrency_limit=CHAT_CONCURRENCY)
     return app
 
 

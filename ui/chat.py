@@ -30,9 +30,14 @@ EXAMPLES = [
     "哪篇论文把口吃现象作为显式标记转录出来？",
 ]
 CHAT_CONCURRENCY = 4
-"""Questions answered at once, in the browser and through the API together. Retrieval runs in parallel;
-the local model's own lock serialises generation, so the others wait there and are told so. Beyond
-this, Gradio's queue (``Settings.queue_size`` long) holds questions and shows their position."""
+"""Gradio's limit for the page's other queued events. Questions are not limited by Gradio: its queue hands
+them over at once and :class:`ui.admission.Admission` (``ChatService.admission``, shared with the
+OpenAI-compatible API) decides which run, which wait and which are told the server is busy."""
+
+
+def client_of(request: gr.Request | None) -> str:
+    """Who asks, for the admission count: the IP address, as the login throttle counts clients."""
+    return request.client.host if request is not None and request.client else "unknown"
 
 
 def question_message(text: str) -> dict:
@@ -81,9 +86,11 @@ def connect_chat(service: ChatService, chatbot: gr.Chatbot, textbox: gr.Textbox,
     def example(selected: gr.SelectData):
         return _waiting(), selected.value["text"], [question_message(selected.value["text"])]
 
-    def answer(text: str, history: list[dict], backend: str, top_k: float, language: str):
+    async def answer(text: str, history: list[dict], backend: str, top_k: float, language: str,
+                     request: gr.Request):
         # The chat shows the question already; the engine gets the conversation before it.
-        for messages, _ in service.respond(text, history[:-1], backend, top_k, language):
+        async for messages, _ in service.respond_admitted(client_of(request), text, history[:-1], backend, top_k,
+                                                          language):
             yield [*history, *messages]
 
     def undo(history: list[dict]):
@@ -95,7 +102,7 @@ def connect_chat(service: ChatService, chatbot: gr.Chatbot, textbox: gr.Textbox,
                                    (chatbot.example_select, example, None)):
         event = trigger(start, inputs, [textbox, asked, chatbot], **quick).then(
             answer, [asked, chatbot, *options], chatbot, api_visibility="private", show_progress="minimal",
-            concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat")
+            concurrency_limit=None)
         event.then(_free, None, textbox, **quick)
         answering.append(event)
     textbox.stop(_free, None, textbox, cancels=answering, **quick)
@@ -106,14 +113,15 @@ def connect_chat(service: ChatService, chatbot: gr.Chatbot, textbox: gr.Textbox,
     messages_out = gr.JSON(visible=False, label="messages")
     answer_out = gr.JSON(visible=False, label="answer")
 
-    def chat(message: str, history: list[dict], backend: str | None = None, top_k: float | None = None,
-             language: str | None = None):
+    async def chat(message: str, history: list[dict], backend: str | None = None, top_k: float | None = None,
+                   language: str | None = None, request: gr.Request = None):
         conversation = [*history, question_message(message)]
-        for messages, answer_json in service.respond(message, history, backend, top_k, language):
+        async for messages, answer_json in service.respond_admitted(client_of(request), message, history, backend,
+                                                                    top_k, language):
             yield messages, [*conversation, *map(_message_dict, messages)], answer_json
 
     gr.Button(visible=False).click(
         chat, [textbox, history, *options], [messages_out, history, answer_out], api_name="chat",
         api_description="Answer a question about the papers; returns the chat messages and the answer "
                         "as JSON (answer, citations, sources, timings, answer_id).",
-        concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat", postprocess=False)
+        concurrency_limit=None, postprocess=False)

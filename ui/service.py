@@ -17,9 +17,10 @@ import time
 import traceback
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import gradio as gr
+from starlette.concurrency import iterate_in_threadpool
 
 from assistant.answer import Answer, AnswerDone, SourcesReady, TextDelta
 from assistant.backends import backend_names
@@ -27,11 +28,13 @@ from assistant.citations import strip_citations
 from assistant.engine import Assistant
 from assistant.prompts import UNSUPPORTED_MARK
 from assistant.retrieval import tokenize
+from index.corpus import detect_language
 from index.embedders import load_embedder
 from index.errors import UserError
 from index.ingest import require_index
 from index.redact import redact
 from index.store import PaperStore, open_store
+from ui.admission import WAITING, Admission, Busy
 from ui.display import answer_markdown, engine_history, message_text
 from ui.feedback import FeedbackLog
 from ui.papers import PaperEntry, list_papers
@@ -139,6 +142,8 @@ class ChatService:
         self._answers: OrderedDict[str, dict] = OrderedDict()
         self._answers_lock = threading.Lock()
         self._local_generations = _GenerationCounter()
+        self.admission = Admission(settings.answers_at_once, settings.queue_size, settings.answers_per_client)
+        """The count of questions answered and waiting, shared by the chat and the OpenAI-compatible API."""
         self.backends = offered_backends(settings)
         default = self.assistant(settings.backend)  # a broken default backend fails at start-up, not on first use
         self.papers = list_papers(default.retriever)
@@ -220,6 +225,28 @@ class ChatService:
         finally:
             if counted:
                 self._local_generations.leave()
+
+    async def respond_admitted(self, client: str, message: str, history: list[dict], backend: str | None = None,
+                               top_k: float | None = None, language: str | None = None
+                               ) -> AsyncIterator[tuple[list[gr.ChatMessage], dict | object]]:
+        """:meth:`respond` once :attr:`admission` lets ``client``'s question in; until then the chat says how many
+        questions are ahead, and when there is no room it says so (in the user's language) instead of answering."""
+        shown_language = language if language in ("en", "zh") else detect_language(message)
+        try:
+            ticket = self.admission.enter(client)
+        except Busy as busy:
+            text = busy.message(shown_language)
+            yield [gr.ChatMessage(content=waiting_markdown(text))], {"error": text, "busy": True}
+            return
+        try:
+            async for ahead in self.admission.turn(ticket):
+                if ahead:
+                    text = WAITING[shown_language].format(ahead=ahead, s="s" if ahead != 1 else "")
+                    yield [gr.ChatMessage(content=waiting_markdown(text))], gr.skip()
+            async for update in iterate_in_threadpool(self.respond(message, history, backend, top_k, language)):
+                yield update
+        finally:
+            self.admission.leave(ticket)
 
     def _similarity(self, claim: str, sentences: list[str]) -> list[float]:
         vectors = self.embed_model.get_text_embedding_batch(sentences)
