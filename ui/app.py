@@ -4,7 +4,8 @@
                 the verified answer links its citations and says how many of its sentences are
                 supported); thumbs up/down and a comment go to the feedback log; Settings below.
     Papers tab  the collection as the index holds it, a filter box, one paper's summary.
-    API         ``/chat`` (ui/chat.py) and ``/feedback`` (rates an answer of ``/chat``).
+    API         ``/chat`` (ui/chat.py) and ``/feedback`` (rates an answer of ``/chat``); on the same port,
+                the OpenAI-compatible ``/v1/models`` and ``/v1/chat/completions`` (ui/api.py).
 
 What is shown is built by ui/render.py from ui/templates, styled by ui/static/paperchat.css; every
 piece of text from the corpus, the model or a user is shown as text (ui/display.py), and Gradio's
@@ -22,6 +23,7 @@ from starlette.middleware import Middleware
 from assistant.backends import get_backend
 from index.errors import UserError
 from ui.access import LoginThrottle, parse_auth
+from ui.api import ApiKeyThrottle, OpenAIApi
 from ui.chat import CHAT_CONCURRENCY, EXAMPLES, connect_chat
 from ui.papers import paper_rows
 from ui.render import header_html, paper_html
@@ -151,18 +153,26 @@ _DEFAULTS = Settings.model_fields
 def launch(app: gr.Blocks, *, host: str, port: int, auth: str | SecretStr | tuple[str, str] | None = None,
            block: bool = True, login_failures: int = _DEFAULTS["login_failures"].default,
            login_lockout_seconds: float = _DEFAULTS["login_lockout_seconds"].default,
-           max_upload_bytes: int = _DEFAULTS["max_upload_bytes"].default) -> gr.Blocks:
+           max_upload_bytes: int = _DEFAULTS["max_upload_bytes"].default,
+           service: ChatService | None = None) -> gr.Blocks:
     """Serve ``app`` on ``host:port``; ``block=False`` returns once the server is up (tests).
 
     Logins are throttled per client (:class:`LoginThrottle`) and uploads larger than ``max_upload_bytes``
-    are refused (HTTP 413).
+    are refused (HTTP 413). Given the ``service`` that ``app`` was built over, the same server answers the
+    OpenAI-compatible API (ui/api.py), its wrong keys throttled like logins.
     """
     pair = auth if isinstance(auth, tuple) else parse_auth(auth)
-    throttle = Middleware(LoginThrottle, failures=login_failures, lockout_seconds=login_lockout_seconds)
+    throttles = [Middleware(LoginThrottle, failures=login_failures, lockout_seconds=login_lockout_seconds)]
+    routes = []
+    if service is not None:
+        routes = OpenAIApi(service, service.settings.api_key, login_required=pair is not None).routes
+        throttles.append(Middleware(ApiKeyThrottle, failures=login_failures, lockout_seconds=login_lockout_seconds))
     try:
+        # Routes given to the app when it is made come before Gradio's own.
         app.launch(server_name=host, server_port=port, auth=pair, theme=THEME, css=CSS,
                    prevent_thread_lock=not block, show_error=True, quiet=not block, footer_links=["api"],
-                   ssr_mode=False, max_file_size=max_upload_bytes, app_kwargs={"middleware": [throttle]})
+                   ssr_mode=False, max_file_size=max_upload_bytes,
+                   app_kwargs={"middleware": throttles, "routes": routes})
     except OSError as exc:
         if "port" not in str(exc):
             raise
