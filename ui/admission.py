@@ -95,7 +95,7 @@ class Admission:
         """Count a new question of ``client``; raises :class:`Busy` when there is no room for it."""
         mine = self._per_client.get(client, 0)
         if self.held >= self.capacity or mine >= self.per_client:
-            raise Busy(self.held, mine, self.held < self.capacity, self._retry_after())
+            raise Busy(self.held, mine, mine >= self.per_client, self._retry_after())
         ticket = Ticket(client)
         self._per_client[client] = mine + 1
         self._waiting.append(ticket)

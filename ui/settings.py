@@ -46,7 +46,8 @@ class Settings(AssistantSettings):
     """Bearer key the OpenAI-compatible API (`/v1/chat/completions`, `/v1/models`) requires. Unset: the API is open
     when the chat has no login, and refused (401) when it has one."""
     login_failures: int = 5
-    """Wrong logins a client (an IP address) may make in a row before it must wait ``login_lockout_seconds``."""
+    """Wrong logins (or API requests without a valid key) a client (an IP address) may make in a row before it must
+    wait ``login_lockout_seconds``."""
     login_lockout_seconds: float = 60.0
     """How long a client that failed ``login_failures`` times is refused (HTTP 429) without its password being
     checked; it doubles with each further failure, up to an hour."""
