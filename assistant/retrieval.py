@@ -22,7 +22,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from index.ids import find_arxiv_ids, parse_arxiv_id
 from index.search import group_by_paper
-from index.sparse import tokenize
+from index.tokens import tokenize
 from index.sparse_sync import open_sparse
 from index.store import PaperStore, StoredChunk
 

@@ -19,7 +19,8 @@ from index.corpus import read_corpus
 from index.errors import UserError
 from index.ingest import ingest
 from index.settings import BUNDLED_CORPUS, IndexSettings
-from index.sparse import EMPTY, MAX_PARTS, SparseIndex, tokenize
+from index.sparse import EMPTY, MAX_PARTS, SparseIndex
+from index.tokens import tokenize
 from index.sparse_sync import exclusive, open_sparse, sparse_index
 from index.store import StoredChunk, open_store
 
