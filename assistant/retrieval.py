@@ -120,12 +120,9 @@ class HybridRetriever:
         """Base IDs of every paper in the collection."""
         return self.sparse.paper_ids()
 
-    def term_weight(self, token: str) -> float:
-        """IDF of a token in this collection: rare terms say more about what a question asks."""
-        return self.term_weights([token])[token]
-
     def term_weights(self, tokens: list[str]) -> dict[str, float]:
-        """:meth:`term_weight` of several tokens in one read; a token in no chunk weighs most."""
+        """IDF of each token in this collection, in one read: rare terms say more about what a question asks;
+        a token in no chunk weighs most."""
         chunks, df = self.sparse.document_frequencies(tokens)
         return {t: math.log(1 + chunks / df[t]) if t in df else math.log(1 + chunks) for t in tokens}
 
