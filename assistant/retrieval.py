@@ -110,15 +110,14 @@ class HybridRetriever:
         self.candidates = candidates or candidate_count(self.sparse.count())
         """Chunks each of dense and BM25 hands to the fusion (set from the collection's size at start)."""
 
-    @property
-    def chunks(self) -> list[StoredChunk]:
-        """Every chunk of the collection, read from the catalogue: memory grows with the collection, so
-        code that runs at start-up or per question uses :meth:`paper_ids`, :meth:`chunks_of` and friends."""
-        return self.sparse.all_chunks()
-
     def paper_ids(self) -> list[str]:
         """Base IDs of every paper in the collection."""
         return self.sparse.paper_ids()
+
+    def papers_with_text(self, text: str) -> set[str]:
+        """Base IDs of the papers a chunk of which contains ``text`` (ignoring ASCII case): a scan of the
+        catalogue, for a person's filter rather than per question."""
+        return self.sparse.bases_containing(text)
 
     def term_weights(self, tokens: list[str]) -> dict[str, float]:
         """IDF of each token in this collection, in one read: rare terms say more about what a question asks;

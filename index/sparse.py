@@ -407,6 +407,13 @@ class SparseIndex:
         with self._reading() as conn:
             return [b for b, in conn.execute("SELECT DISTINCT base_id FROM chunks ORDER BY base_id")]
 
+    def bases_containing(self, text: str) -> set[str]:
+        """Base IDs of the papers with a chunk that contains ``text``, ignoring ASCII case (SQL ``LIKE``)."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._reading() as conn:
+            return {b for b, in conn.execute("SELECT DISTINCT base_id FROM chunks WHERE text LIKE ? ESCAPE '\\'",
+                                             (pattern,))}
+
     def document_frequencies(self, terms: list[str]) -> tuple[int, dict[str, int]]:
         """Live chunks, and the chunks holding each of ``terms`` (terms in none are left out)."""
         terms = list(dict.fromkeys(terms))

@@ -114,6 +114,29 @@ def test_chat_api_cites_follows_up_with_history_and_records_feedback(server):
         chat.predict("not-an-answer", "up", "", api_name="/feedback")
 
 
+def test_papers_tab_lists_the_collection_and_filters_as_the_words_of_each_paper_say(server):
+    _, service = server
+    papers = service.papers
+    assert len(papers) == 56 and sum(len(p.versions) for p in papers) == 70
+    assert [p.base_id for p in papers] == sorted((p.base_id for p in papers), reverse=True)
+    # The list holds no summary text; a paper's sections are read when it is opened.
+    assert not any(hasattr(p, "sections") for p in papers)
+    opened = {p.base_id: service.paper_sections(p) for p in papers}
+    assert all(list(opened[p.base_id]) == p.versions and all(opened[p.base_id].values()) for p in papers)
+    assert not any(section == "paper" for parts in opened.values() for v in parts.values() for section, _ in v)
+
+    def expected(query: str) -> list[str]:  # every word somewhere in the paper's IDs, title or sections
+        def words_of(p):
+            return " ".join([p.base_id, *p.versions, p.title,
+                             *(text for parts in opened[p.base_id].values() for _, text in parts)]).casefold()
+        return [p.base_id for p in papers if all(w in words_of(p) for w in query.casefold().split())]
+
+    for query in ["", "dialect", "DIALECT Speech", "儿童", "21%", "%", "_", "v3", "2506.11091", "wer 语音", "zzzz"]:
+        assert [p.base_id for p in service.find_papers(query)] == expected(query), query
+    assert [p.base_id for p in service.find_papers("2506.11091")] == ["2506.11091"]
+    assert len(service.find_papers("dialect")) < len(papers) and service.find_papers("zzzz") == []
+
+
 def test_sources_are_shown_before_the_answer_streams(server):
     url, _ = server
     job = client(url).submit(FIRST_QUESTION, "extractive", 4, "auto", api_name="/chat")
