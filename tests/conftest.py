@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +65,35 @@ def invoke_cli(*args: str, env: dict) -> CliResult:
 
     result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
     return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    """A JSONL corpus file of ``rows``: dicts as they are, papers (:class:`index.corpus.Paper`) as their fields."""
+    rows = [r if isinstance(r, dict) else {"arxiv_id": r.arxiv_id, "title": r.title, "summary": r.summary}
+            for r in rows]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def data_env(folder: Path, **extra: str) -> dict:
+    """This environment with ``folder`` as the data directory, plus ``extra`` variables."""
+    return {**os.environ, "PAPERCHAT_DATA_DIR": str(folder), **extra}
+
+
+@contextmanager
+def running_app(settings, embed_model, auth: str | None = None, **launch_options):
+    """The whole chat app served on a free loopback port; yields (base URL, service)."""
+    from ui.app import build_app, launch  # gradio: imported by the tests that serve, not by every test
+    from ui.service import ChatService
+
+    service = ChatService(settings, embed_model=embed_model)
+    app = build_app(service)
+    port = free_port()
+    launch(app, host="127.0.0.1", port=port, auth=auth, block=False, **launch_options)
+    try:
+        yield f"http://127.0.0.1:{port}/", service
+    finally:
+        app.close()
 
 
 class ChromaServer:

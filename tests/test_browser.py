@@ -10,42 +10,24 @@ from `make screenshots` (bench/screenshots.py), never from the tests.
 
 from __future__ import annotations
 
-import json
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from conftest import free_port
+from bench.screenshots import CHROMIUM, CHROMIUM_ARGS, SOURCES_LAID_OUT, wait_until_still
+from conftest import running_app, write_jsonl
 from index.corpus import read_corpus
 from index.ingest import ingest
 from index.settings import BUNDLED_CORPUS
 from index.store import open_store
-from ui.app import build_app, launch
-from ui.service import ChatService
 from ui.settings import Settings
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TIMEOUT_MS = 60_000
 # Gradio's queue calls a pandas API that pandas 3 deprecates; nothing to do with these tests.
 # Slow: a real browser over a real server (about 10 s each, measured in a full run).
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")]
-
-
-@contextmanager
-def running_app(settings: Settings, embed_model):
-    service = ChatService(settings, embed_model=embed_model)
-    app = build_app(service)
-    port = free_port()
-    launch(app, host="127.0.0.1", port=port, block=False)
-    try:
-        yield f"http://127.0.0.1:{port}/", service
-    finally:
-        app.close()
 
 
 @pytest.fixture(scope="module")
@@ -80,27 +62,6 @@ def ask(page: Page, question: str, answers_before: int) -> None:
     expect(page.locator(".message.bot .pc-foot, .message.bot .pc-abstain, .message.bot .pc-error")).to_have_count(
         answers_before + 1, timeout=TIMEOUT_MS)
     expect(page.locator("textarea").first).to_be_editable()  # the chat has settled: the next action is safe
-
-
-SOURCES_LAID_OUT = """() => {
-    const cards = document.querySelectorAll('.message.bot .pc-card');
-    const foots = document.querySelectorAll('.message.bot .pc-foot');
-    return cards.length > 0 && foots.length > 0
-        && cards[cards.length - 1].getBoundingClientRect().bottom <= foots[foots.length - 1].getBoundingClientRect().top;
-}"""
-"""True once the sources panel is open all the way: its last card ends above the answer's grounding line.
-(While the panel is folded or still sliding open, its cards are clipped, not hidden, and overlap the answer.)"""
-
-
-def wait_until_still(page: Page, selector: str) -> None:
-    """Wait until the last element matching ``selector`` stops moving (a panel sliding open)."""
-    page.wait_for_function("""selector => {
-        const all = document.querySelectorAll(selector);
-        const bottom = all.length ? all[all.length - 1].getBoundingClientRect().bottom : null;
-        const still = bottom !== null && window.__lastBottom === bottom;
-        window.__lastBottom = bottom;
-        return still;
-    }""", arg=selector, polling=200)
 
 
 def test_a_reader_asks_follows_up_opens_sources_rates_and_browses_papers(page, bundled_index, e5):
@@ -194,9 +155,7 @@ POISONED_QUESTION = "PoisonCodec 是什么？<img src=x onerror=\"alert('questio
 
 def test_poisoned_corpus_rows_and_questions_render_as_harmless_text(page, e5, tmp_path):
     benign = next(p for p in read_corpus([BUNDLED_CORPUS]).papers if p.arxiv_id == "2506.11091v1")
-    corpus = tmp_path / "poisoned.jsonl"
-    rows = POISONED_ROWS + [{"arxiv_id": benign.arxiv_id, "title": benign.title, "summary": benign.summary}]
-    corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    corpus = write_jsonl(tmp_path / "poisoned.jsonl", [*POISONED_ROWS, benign])
     settings = Settings(data_dir=tmp_path / "data", corpus=[corpus], backend="extractive")
     report = ingest([corpus], open_store(settings), lambda: e5)
     assert not report.rejected and report.versions == 3

@@ -259,7 +259,7 @@ def test_no_prompt_example_names_a_paper_of_the_collection(extractive):
     from assistant import prompts
     from index.corpus import parse_arxiv_id
 
-    collection = {c.metadata["base_id"] for c in extractive.retriever.chunks}
+    collection = set(extractive.retriever.paper_ids())
     texts = [v for v in vars(prompts).values() if isinstance(v, str)]
     texts += [t for v in vars(prompts).values() if isinstance(v, dict) for t in v.values() if isinstance(t, str)]
     assert not any(base in text for base in collection for text in texts)

@@ -14,7 +14,7 @@ import pytest
 from llama_index.core.embeddings import MockEmbedding
 
 from bench import synth
-from conftest import BIN, invoke_cli
+from conftest import BIN, invoke_cli, write_jsonl
 from index.store import open_store
 from index.chunking import chunk_paper
 from index.corpus import CorpusLimits, read_corpus
@@ -24,12 +24,6 @@ from index.search import search
 from index.settings import BUNDLED_CORPUS, IndexSettings
 
 BUNDLED = read_corpus([BUNDLED_CORPUS]).papers
-
-
-def write_jsonl(path: Path, papers) -> Path:
-    path.write_text("".join(json.dumps({"arxiv_id": p.arxiv_id, "title": p.title, "summary": p.summary},
-                                       ensure_ascii=False) + "\n" for p in papers), encoding="utf-8")
-    return path
 
 
 def expected_ids(papers) -> set[str]:
@@ -168,8 +162,7 @@ ENGLISH_PAPERS = [
 def test_sentence_transformers_backend_with_bundled_minilm(tmp_path):
     from index.embedders import load_embedder
 
-    corpus = tmp_path / "english.jsonl"
-    corpus.write_text("".join(json.dumps(p) + "\n" for p in ENGLISH_PAPERS), encoding="utf-8")
+    corpus = write_jsonl(tmp_path / "english.jsonl", ENGLISH_PAPERS)
     settings = IndexSettings(data_dir=tmp_path / "data", embedder="sentence-transformers")
     model = load_embedder(settings)
     store = open_store(settings)

@@ -13,13 +13,14 @@ import pytest
 from llama_index.core.embeddings import MockEmbedding
 
 from assistant.retrieval import HybridRetriever
-from conftest import run_cli
+from conftest import run_cli, write_jsonl
 from index.chunking import chunk_paper
 from index.corpus import read_corpus
 from index.errors import UserError
 from index.ingest import ingest
 from index.settings import BUNDLED_CORPUS, IndexSettings
-from index.sparse import EMPTY, MAX_PARTS, SparseIndex, tokenize
+from index.sparse import EMPTY, MAX_PARTS, SparseIndex
+from index.tokens import tokenize
 from index.sparse_sync import exclusive, open_sparse, sparse_index
 from index.store import StoredChunk, open_store
 
@@ -28,12 +29,6 @@ QUESTIONS = [json.loads(line)["question"] for line in
              (Path(__file__).resolve().parent.parent / "evals" / "datasets" / "dev.jsonl").open(encoding="utf-8")]
 CHILDREN = "儿童朗读错误检测"  # 2506.11079's subject
 SOME = BUNDLED[:10] + [p for p in BUNDLED if p.base_id == "2506.11079"]
-
-
-def write_jsonl(path: Path, papers) -> Path:
-    path.write_text("".join(json.dumps({"arxiv_id": p.arxiv_id, "title": p.title, "summary": p.summary},
-                                       ensure_ascii=False) + "\n" for p in papers), encoding="utf-8")
-    return path
 
 
 def bm25s_scores(chunks, questions) -> list[list[float]]:

@@ -14,7 +14,6 @@ import socket
 import subprocess
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,16 +22,15 @@ from gradio_client.exceptions import AppError, AuthenticationError
 
 from assistant.answer import Answer, SentenceVerdict, Source
 from assistant.prompts import UNSUPPORTED_MARK
-from conftest import BIN, free_port, wait_for_http
+from conftest import BIN, free_port, running_app, wait_for_http, write_jsonl
 from index.corpus import read_corpus
 from index.errors import UserError
 from index.settings import BUNDLED_CORPUS
 from ui.access import is_loopback, parse_auth
-from ui.app import build_app, launch
 from ui.display import answer_markdown, engine_history, from_display, to_display
 from ui.render import final_markdown, sources_html
 from ui.feedback import FeedbackLog
-from ui.service import ChatService, cited_evidence
+from ui.service import cited_evidence
 from ui.settings import Settings
 
 FIRST_QUESTION = "Which paper uses LLM feedback as a reward for ASR domain adaptation?"
@@ -41,19 +39,6 @@ VERSIONED_ID = re.compile(r"^\d{4}\.\d{4,5}v\d+$")
 MODEL_CACHE = Path(os.environ.get("PAPERCHAT_TEST_MODEL_CACHE", Settings().model_cache_dir))
 # Gradio's queue calls a pandas API that pandas 3 deprecates; nothing to do with these tests.
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
-
-
-@contextmanager
-def running_app(settings: Settings, embed_model, auth: str | None = None):
-    """The whole app served on a free loopback port; yields (base URL, service)."""
-    service = ChatService(settings, embed_model=embed_model)
-    app = build_app(service)
-    port = free_port()
-    launch(app, host="127.0.0.1", port=port, auth=auth, block=False)
-    try:
-        yield f"http://127.0.0.1:{port}/", service
-    finally:
-        app.close()
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +97,29 @@ def test_chat_api_cites_follows_up_with_history_and_records_feedback(server):
     assert events[1]["timestamp"].endswith("+00:00")
     with pytest.raises(AppError, match="no longer known"):
         chat.predict("not-an-answer", "up", "", api_name="/feedback")
+
+
+def test_papers_tab_lists_the_collection_and_filters_as_the_words_of_each_paper_say(server):
+    _, service = server
+    papers = service.papers
+    assert len(papers) == 56 and sum(len(p.versions) for p in papers) == 70
+    assert [p.base_id for p in papers] == sorted((p.base_id for p in papers), reverse=True)
+    # The list holds no summary text; a paper's sections are read when it is opened.
+    assert not any(hasattr(p, "sections") for p in papers)
+    opened = {p.base_id: service.paper_sections(p) for p in papers}
+    assert all(list(opened[p.base_id]) == p.versions and all(opened[p.base_id].values()) for p in papers)
+    assert not any(section == "paper" for parts in opened.values() for v in parts.values() for section, _ in v)
+
+    def expected(query: str) -> list[str]:  # every word somewhere in the paper's IDs, title or sections
+        def words_of(p):
+            return " ".join([p.base_id, *p.versions, p.title,
+                             *(text for parts in opened[p.base_id].values() for _, text in parts)]).casefold()
+        return [p.base_id for p in papers if all(w in words_of(p) for w in query.casefold().split())]
+
+    for query in ["", "dialect", "DIALECT Speech", "儿童", "21%", "%", "_", "v3", "2506.11091", "wer 语音", "zzzz"]:
+        assert [p.base_id for p in service.find_papers(query)] == expected(query), query
+    assert [p.base_id for p in service.find_papers("2506.11091")] == ["2506.11091"]
+    assert len(service.find_papers("dialect")) < len(papers) and service.find_papers("zzzz") == []
 
 
 def test_sources_are_shown_before_the_answer_streams(server):
@@ -228,9 +236,7 @@ def test_auth_is_required_when_set(ui_settings, e5):
 @pytest.mark.slow
 def test_serve_builds_a_missing_index_with_progress_then_serves_with_login(tmp_path):
     papers = [p for p in read_corpus([BUNDLED_CORPUS]).papers if p.arxiv_id in ("2506.11091v1", "2506.11079v1")]
-    corpus = tmp_path / "two.jsonl"
-    corpus.write_text("".join(json.dumps({"arxiv_id": p.arxiv_id, "title": p.title, "summary": p.summary}) + "\n"
-                              for p in papers), encoding="utf-8")
+    corpus = write_jsonl(tmp_path / "two.jsonl", papers)
     port = free_port()
     env = {**os.environ, "PAPERCHAT_DATA_DIR": str(tmp_path / "data"), "PAPERCHAT_CORPUS": json.dumps([str(corpus)]),
            "PAPERCHAT_PORT": str(port), "PAPERCHAT_AUTH": "reader:s3cret"}

@@ -113,14 +113,14 @@ def build_app(service: ChatService) -> gr.Blocks:
                       api_visibility="private")
 
         def on_filter(query: str):
-            return paper_rows(service.papers, query)
+            return paper_rows(service.find_papers(query))
 
         def on_select(evt: gr.SelectData):
             row = evt.row_value or []
             paper = service.paper(str(row[0])) if row else None
             if paper is None:
                 return gr.skip(), gr.skip(), gr.skip()
-            return paper_html(paper), gr.Button(visible=True), paper.base_id
+            return paper_html(paper, service.paper_sections(paper)), gr.Button(visible=True), paper.base_id
 
         def on_ask(base_id: str | None):
             paper = service.paper(base_id) if base_id else None

@@ -123,11 +123,14 @@ def header_html(papers: int, versions: int, backend: str, topic: str = "") -> st
     return render("header.html", papers=papers, versions=versions, backend=backend, topic=topic)
 
 
-def paper_html(paper: PaperEntry) -> str:
-    """A paper's summary (newest version first; older versions folded), every piece escaped."""
+def paper_html(paper: PaperEntry, sections: dict[str, list[tuple[str, str]]]) -> str:
+    """A paper's summary (newest version first; older versions folded), every piece escaped.
+
+    ``sections`` holds each version's (section, text) pieces in reading order (:func:`ui.papers.paper_sections`).
+    """
     summaries = []
     for version in reversed(paper.versions):
-        parts = paper.sections[version]
+        parts = sections[version]
         summaries.append({"version": version,
                           "paragraphs": [text for section, text in parts if not section.startswith("contribution")],
                           "points": [text for section, text in parts if section.startswith("contribution")]})

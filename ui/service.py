@@ -37,7 +37,7 @@ from index.store import PaperStore, open_store
 from ui.admission import WAITING, Admission, Busy
 from ui.display import answer_markdown, engine_history, message_text
 from ui.feedback import FeedbackLog
-from ui.papers import PaperEntry, list_papers
+from ui.papers import PaperEntry, find_papers, list_papers, paper_sections
 from ui.render import error_markdown, final_markdown, sources_html, sources_title, waiting_markdown
 from ui.settings import Settings
 
@@ -146,7 +146,8 @@ class ChatService:
         """The count of questions answered and waiting, shared by the chat and the OpenAI-compatible API."""
         self.backends = offered_backends(settings)
         default = self.assistant(settings.backend)  # a broken default backend fails at start-up, not on first use
-        self.papers = list_papers(default.retriever)
+        self._retriever = default.retriever
+        self.papers = list_papers(self._retriever)
         self.versions = sum(len(p.versions) for p in self.papers)
 
     def assistant(self, backend: str) -> Assistant:
@@ -162,6 +163,14 @@ class ChatService:
 
     def paper(self, base_id: str) -> PaperEntry | None:
         return next((p for p in self.papers if p.base_id == base_id), None)
+
+    def find_papers(self, query: str) -> list[PaperEntry]:
+        """The papers whose IDs, title or summary hold every word of ``query``; all of them for no words."""
+        return find_papers(self._retriever, self.papers, query)
+
+    def paper_sections(self, paper: PaperEntry) -> dict[str, list[tuple[str, str]]]:
+        """Each version's (section, text) pieces, read when the paper is opened."""
+        return paper_sections(self._retriever, paper)
 
     # The chat -------------------------------------------------------------
 
