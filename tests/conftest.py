@@ -82,14 +82,15 @@ def data_env(folder: Path, **extra: str) -> dict:
 
 @contextmanager
 def running_app(settings, embed_model, auth: str | None = None, **launch_options):
-    """The whole chat app served on a free loopback port; yields (base URL, service)."""
+    """The whole chat app and its OpenAI-compatible API, as `paperchat serve` serves them, on a free loopback
+    port; yields (base URL, service)."""
     from ui.app import build_app, launch  # gradio: imported by the tests that serve, not by every test
     from ui.service import ChatService
 
     service = ChatService(settings, embed_model=embed_model)
     app = build_app(service)
     port = free_port()
-    launch(app, host="127.0.0.1", port=port, auth=auth, block=False, **launch_options)
+    launch(app, host="127.0.0.1", port=port, auth=auth, block=False, service=service, **launch_options)
     try:
         yield f"http://127.0.0.1:{port}/", service
     finally:

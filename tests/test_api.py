@@ -14,7 +14,6 @@ import json
 import subprocess
 import threading
 import time
-from contextlib import contextmanager
 
 import httpx
 import openai
@@ -23,12 +22,10 @@ from gradio_client import Client
 
 from assistant.backends import register_backend, registered_backends
 from assistant.engine import Assistant
-from conftest import BIN, free_port, invoke_cli, wait_for_http
+from conftest import BIN, free_port, invoke_cli, running_app, wait_for_http
 from fakes import GatedLLM
 from ui.admission import Admission, Busy
 from ui.api import MAX_BODY_BYTES, ApiError, scope_arguments
-from ui.app import build_app, launch
-from ui.service import ChatService
 from ui.settings import Settings
 
 KEY = "sk-test-0123456789"
@@ -36,19 +33,6 @@ QUESTION = "Which paper uses LLM feedback as a reward for ASR domain adaptation?
 FOLLOW_UP = "它用了什么方法？"
 CITED = "2506.11091v1"
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
-
-
-@contextmanager
-def serving(settings: Settings, embed_model, auth: str | None = None, **launch_options):
-    """The chat and its API served on a free loopback port; yields (base URL, service)."""
-    service = ChatService(settings, embed_model=embed_model)
-    app = build_app(service)
-    port = free_port()
-    launch(app, host="127.0.0.1", port=port, auth=auth, block=False, service=service, **launch_options)
-    try:
-        yield f"http://127.0.0.1:{port}/", service
-    finally:
-        app.close()
 
 
 def openai_client(url: str, key: str = KEY, source: str | None = None) -> openai.OpenAI:
@@ -65,7 +49,7 @@ def extra(obj, name: str):
 @pytest.fixture(scope="module")
 def api(bundled_index, e5):
     settings = Settings(**bundled_index.model_dump(), backend="extractive", api_key=KEY)
-    with serving(settings, e5, login_failures=3, login_lockout_seconds=60) as running:
+    with running_app(settings, e5, login_failures=3, login_lockout_seconds=60) as running:
         yield running
 
 
@@ -179,7 +163,7 @@ def test_wrong_keys_are_throttled_per_client_like_logins(api):
 
 def test_with_a_chat_login_and_no_key_the_api_is_closed_with_a_reason(bundled_index, e5):
     settings = Settings(**bundled_index.model_dump(), backend="extractive")
-    with serving(settings, e5, auth="reader:s3cret") as (url, _):
+    with running_app(settings, e5, auth="reader:s3cret") as (url, _):
         with pytest.raises(openai.AuthenticationError, match="operator sets PAPERCHAT_API_KEY"):
             openai_client(url, key="anything").chat.completions.create(
                 model="extractive", messages=[{"role": "user", "content": QUESTION}])
@@ -311,7 +295,7 @@ def await_condition(condition, what: str, timeout: float = 60) -> None:
 def test_a_full_server_says_busy_in_the_chat_and_answers_429_on_the_api(bundled_index, e5, gated):
     settings = Settings(**bundled_index.model_dump(), backend="extractive", backends=["extractive", "gated"],
                         answers_at_once=2, queue_size=1, answers_per_client=2)
-    with serving(settings, e5) as (url, service):
+    with running_app(settings, e5) as (url, service):
         streams: dict[str, list] = {}
 
         def hold(name: str, source: str) -> None:
