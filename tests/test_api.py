@@ -274,15 +274,21 @@ def test_scope_arguments_keep_versions_as_given_and_need_an_engine_that_scopes()
 
 # --- admission: a full server says so, in the chat and through the API ------------------------
 
-@pytest.fixture(scope="module")
-def gated():
-    """A backend whose answers wait at a gate; registered for this module only."""
+@pytest.fixture
+def gated(monkeypatch):
+    """A backend whose answers wait at a gate; registered for one test."""
     llm = GatedLLM(reply=f"Held answer [arXiv:{CITED}].")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("assistant.backends._REGISTRY", dict(registered_backends()))
-        register_backend("gated", lambda settings: llm, lambda settings: "in the test", "waits at a gate")
-        yield llm
-        llm.open()
+    monkeypatch.setattr("assistant.backends._REGISTRY", dict(registered_backends()))  # undone after the test
+    register_backend("gated", lambda settings: llm, lambda settings: "in the test", "waits at a gate")
+    yield llm
+    llm.open()
+
+
+@pytest.fixture
+def tight_settings(bundled_index, gated):
+    """Room for 2 answers at once, 1 waiting, 2 per client; the gated backend offered."""
+    return Settings(**bundled_index.model_dump(), backend="extractive", backends=["extractive", "gated"],
+                    answers_at_once=2, queue_size=1, answers_per_client=2)
 
 
 def await_condition(condition, what: str, timeout: float = 60) -> None:
@@ -292,10 +298,8 @@ def await_condition(condition, what: str, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
-def test_a_full_server_says_busy_in_the_chat_and_answers_429_on_the_api(bundled_index, e5, gated):
-    settings = Settings(**bundled_index.model_dump(), backend="extractive", backends=["extractive", "gated"],
-                        answers_at_once=2, queue_size=1, answers_per_client=2)
-    with running_app(settings, e5) as (url, service):
+def test_a_full_server_says_busy_in_the_chat_and_answers_429_on_the_api(tight_settings, e5, gated):
+    with running_app(tight_settings, e5) as (url, service):
         streams: dict[str, list] = {}
 
         def hold(name: str, source: str) -> None:
@@ -345,6 +349,26 @@ def test_a_full_server_says_busy_in_the_chat_and_answers_429_on_the_api(bundled_
         await_condition(lambda: service.admission.held == 0, "every slot to be free")
         done = openai_client(url, key="any").chat.completions.create(model="extractive", messages=user())
         assert f"[arXiv:{CITED}]" in done.choices[0].message.content
+
+
+def test_a_question_stopped_while_it_waits_frees_its_place(tight_settings, e5, gated):
+    with running_app(tight_settings, e5) as (url, service):
+        holders = [threading.Thread(target=lambda: list(openai_client(url, key="any", source="127.0.0.2")
+                                                        .chat.completions.create(model="gated", messages=user(),
+                                                                                 stream=True))) for _ in range(2)]
+        try:
+            for thread in holders:
+                thread.start()
+            assert gated.wait_for_held(2)
+            waiting = Client(url, verbose=False).submit(QUESTION, "extractive", 4, "auto", api_name="/chat")
+            await_condition(lambda: service.admission.held == 3, "the third question to wait")
+            waiting.cancel()  # what the chat's stop button does
+            await_condition(lambda: service.admission.held == 2, "the stopped question to leave")
+        finally:
+            gated.open()
+            for thread in holders:
+                thread.join(timeout=60)
+        await_condition(lambda: service.admission.held == 0, "every slot to be free")
 
 
 def test_admission_runs_in_order_waits_in_a_bounded_queue_and_caps_each_client():
