@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install serve test eval-gate bench clean
+.PHONY: install serve test eval-gate bench screenshots clean
 
 install: $(STAMP)
 
@@ -27,12 +27,13 @@ $(STAMP): pyproject.toml requirements.lock
 serve: install
 	$(BIN)/paperchat serve
 
-# After pytest, the benchmark smoke (bench/thresholds.toml) and the grounding eval gate.
+# Every test (plain `pytest` leaves out the ones marked slow), then the benchmark smoke
+# (bench/thresholds.toml) and the grounding eval gate.
 # The browser tests drive Debian's chromium (never `playwright install`); CJK fonts make the
 # screenshots of Chinese text readable. Installed only when chromium is missing (CI runs as root).
 test: install
 	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium fonts-noto-cjk)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "slow or not slow"
 	$(BIN)/python -m bench.smoke
 	$(MAKE) --no-print-directory eval-gate
 
@@ -64,6 +65,11 @@ bench: install
 	$(BIN)/python -m bench.breakdown && \
 	$(BIN)/python -m bench.answer --backend local && \
 	$(BIN)/python -m bench.answer --backend extractive
+
+# The README's pictures of the chat (docs/screenshot-*.png): a real `paperchat serve` in chromium.
+screenshots: install
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium fonts-noto-cjk)
+	$(BIN)/python -m bench.screenshots
 
 clean:
 	rm -rf $(VENV)

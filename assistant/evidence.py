@@ -142,7 +142,7 @@ def score_sentences(question: str, chunks: list[StoredChunk], similarities: dict
     score = 0.45 × question-term coverage (IDF-weighted) + 0.45 × its chunk's dense similarity (min-max within
     the paper) + 0.25 when it holds the kind of fact asked (a number for "how many", a name for "which dataset").
     """
-    terms = {t: retriever.term_weight(t) for t in tokenize(question)}
+    terms = retriever.term_weights(tokenize(question))
     total = sum(terms.values()) or 1.0
     wants_number, wants_name = bool(QUANTITY_RE.search(question)), bool(NAME_RE.search(question))
     body = [c for c in chunks if c.metadata["section"] != "paper"]

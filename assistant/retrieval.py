@@ -22,7 +22,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from index.ids import find_arxiv_ids, parse_arxiv_id
 from index.search import group_by_paper
-from index.sparse import tokenize
+from index.tokens import tokenize
 from index.sparse_sync import open_sparse
 from index.store import PaperStore, StoredChunk
 
@@ -110,22 +110,18 @@ class HybridRetriever:
         self.candidates = candidates or candidate_count(self.sparse.count())
         """Chunks each of dense and BM25 hands to the fusion (set from the collection's size at start)."""
 
-    @property
-    def chunks(self) -> list[StoredChunk]:
-        """Every chunk of the collection, read from the catalogue: memory grows with the collection, so
-        code that runs at start-up or per question uses :meth:`paper_ids`, :meth:`chunks_of` and friends."""
-        return self.sparse.all_chunks()
-
     def paper_ids(self) -> list[str]:
         """Base IDs of every paper in the collection."""
         return self.sparse.paper_ids()
 
-    def term_weight(self, token: str) -> float:
-        """IDF of a token in this collection: rare terms say more about what a question asks."""
-        return self.term_weights([token])[token]
+    def papers_with_text(self, text: str) -> set[str]:
+        """Base IDs of the papers a chunk of which contains ``text`` (ignoring ASCII case): a scan of the
+        catalogue, for a person's filter rather than per question."""
+        return self.sparse.bases_containing(text)
 
     def term_weights(self, tokens: list[str]) -> dict[str, float]:
-        """:meth:`term_weight` of several tokens in one read; a token in no chunk weighs most."""
+        """IDF of each token in this collection, in one read: rare terms say more about what a question asks;
+        a token in no chunk weighs most."""
         chunks, df = self.sparse.document_frequencies(tokens)
         return {t: math.log(1 + chunks / df[t]) if t in df else math.log(1 + chunks) for t in tokens}
 

@@ -115,7 +115,7 @@ def main() -> None:
                     "clone_tolerant": {}, "displaced": {}, "displaced_summary": {}}
     # How often does a synthetic paper picked at random copy a clause of a question's expected paper?
     # The rate among the papers that displaced an answer is compared against it.
-    synthetic = sorted({c.metadata["base_id"] for c in mixed.chunks} - set(summaries))
+    synthetic = sorted(set(mixed.paper_ids()) - set(summaries))
     sample = random.Random(0).sample(synthetic, min(CHANCE_SAMPLE, len(synthetic)))
     chance: dict[str, float] = {}
     for mode in MODES:

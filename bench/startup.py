@@ -85,7 +85,7 @@ def vm_kb(field: str) -> float:
 def measure(queries: Path) -> None:
     """In a fresh process: build the retriever from the environment's settings, then time the questions."""
     from assistant.retrieval import HybridRetriever
-    from index.sparse import tokenize
+    from index.tokens import tokenize
 
     known = json.loads(queries.read_text(encoding="utf-8"))
     rss_before = vm_kb("VmRSS") / 1024

@@ -163,7 +163,8 @@ def failure_reasons(record: dict) -> list[str]:
 
 def collection_ids(assistant) -> set[str]:
     """Every versioned arXiv ID in the assistant's index."""
-    return {c.metadata["arxiv_id"] for c in assistant.retriever.chunks}
+    retriever = assistant.retriever
+    return {arxiv_id for base_id in retriever.paper_ids() for arxiv_id in retriever.versions_of(base_id)}
 
 
 def run_eval(assistant, questions: list[dict], judge: SupportJudge, out_dir: Path, *, dataset: str,

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import secrets
 import sqlite3
 import threading
@@ -59,10 +58,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Protocol
 
-import jieba
 import numpy as np
 
 from index.store import StoredChunk
+from index.tokens import TOKENIZER, tokenize
 
 K1 = 1.5
 B = 0.75
@@ -71,16 +70,6 @@ EMPTY = "<empty>"
 """The one token of a chunk that has none of its own (bm25s needs every document to have one)."""
 POSTING = np.dtype([("doc", "<i4"), ("tf", "<u2"), ("len", "<u2")])
 _SQL_VARIABLES = 900
-_TOKEN_RE = re.compile(r"[a-z0-9]+(?:[.\-+][a-z0-9]+)*%?|[\u3400-\u9fff]+")
-_STOPWORDS = set(
-    "a an the of for to in on and or with by from is are was were be been this that these those which what "
-    "how does do did it its as at about into using use used paper papers work works there any some than "
-    "的 了 在 和 与 是 及 或 对 中 等 并 其 该 这 那 有 哪 哪些 什么 如何 怎么 吗 呢 篇 论文 研究 一种 通过".split()
-)
-TOKENIZER = f"1/jieba-{jieba.__version__}"
-"""Recorded in the index: an index built by another tokenizer would not match the questions' tokens.
-Bump the number whenever :func:`tokenize` changes."""
-jieba.setLogLevel(60)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
@@ -99,21 +88,6 @@ CREATE TABLE IF NOT EXISTS removed (doc INTEGER PRIMARY KEY);
 _FRESH = {"chunks": 0, "total_length": 0, "next_doc": 0, "generation": 0, "epoch": "", "tokenizer": TOKENIZER,
           "collection": None}
 _LLAMA_INDEX_KEYS = {"document_id", "doc_id", "ref_doc_id"}
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased English terms (model names, numbers kept whole) and jieba words for Chinese.
-
-    The same function tokenises chunks at ingest and questions at query time; the index records
-    :data:`TOKENIZER` so a change here rebuilds it.
-    """
-    tokens = []
-    for piece in _TOKEN_RE.findall(text.lower()):
-        if "\u3400" <= piece[0] <= "\u9fff":
-            tokens.extend(w for w in jieba.cut_for_search(piece) if w not in _STOPWORDS)
-        elif piece not in _STOPWORDS:
-            tokens.append(piece)
-    return tokens
 
 
 class Indexable(Protocol):
@@ -432,6 +406,13 @@ class SparseIndex:
         """Base IDs of every paper, sorted."""
         with self._reading() as conn:
             return [b for b, in conn.execute("SELECT DISTINCT base_id FROM chunks ORDER BY base_id")]
+
+    def bases_containing(self, text: str) -> set[str]:
+        """Base IDs of the papers with a chunk that contains ``text``, ignoring ASCII case (SQL ``LIKE``)."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._reading() as conn:
+            return {b for b, in conn.execute("SELECT DISTINCT base_id FROM chunks WHERE text LIKE ? ESCAPE '\\'",
+                                             (pattern,))}
 
     def document_frequencies(self, terms: list[str]) -> tuple[int, dict[str, int]]:
         """Live chunks, and the chunks holding each of ``terms`` (terms in none are left out)."""

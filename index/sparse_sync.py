@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from index.errors import UserError
-from index.sparse import TOKENIZER, SparseIndex
+from index.sparse import SparseIndex
+from index.tokens import TOKENIZER
 from index.store import PaperStore
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 # The offline, no-telemetry environment comes from the program itself (index/__init__.py), as for users.
 from bench.common import free_port, wait_for_http  # one helper for the tests and the benchmarks
@@ -41,8 +45,56 @@ def cli_env(bundled_index):
 
 
 def run_cli(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
+    """The installed `paperchat` command in a process of its own: for what only a process shows
+    (the entry point, ``--debug``, a command that could hang)."""
     return subprocess.run([str(BIN / "paperchat"), *args], env=env, capture_output=True, text=True,
                           timeout=timeout)
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke_cli(*args: str, env: dict) -> CliResult:
+    """`paperchat` run in this process by click's CliRunner, with ``env`` as its environment: the same
+    output and exit code as :func:`run_cli`, without a new interpreter importing the libraries again."""
+    from ui.cli import main
+
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    """A JSONL corpus file of ``rows``: dicts as they are, papers (:class:`index.corpus.Paper`) as their fields."""
+    rows = [r if isinstance(r, dict) else {"arxiv_id": r.arxiv_id, "title": r.title, "summary": r.summary}
+            for r in rows]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def data_env(folder: Path, **extra: str) -> dict:
+    """This environment with ``folder`` as the data directory, plus ``extra`` variables."""
+    return {**os.environ, "PAPERCHAT_DATA_DIR": str(folder), **extra}
+
+
+@contextmanager
+def running_app(settings, embed_model, auth: str | None = None, **launch_options):
+    """The whole chat app and its OpenAI-compatible API, as `paperchat serve` serves them, on a free loopback
+    port; yields (base URL, service)."""
+    from ui.app import build_app, launch  # gradio: imported by the tests that serve, not by every test
+    from ui.service import ChatService
+
+    service = ChatService(settings, embed_model=embed_model)
+    app = build_app(service)
+    port = free_port()
+    launch(app, host="127.0.0.1", port=port, auth=auth, block=False, service=service, **launch_options)
+    try:
+        yield f"http://127.0.0.1:{port}/", service
+    finally:
+        app.close()
 
 
 class ChromaServer:

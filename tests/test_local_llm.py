@@ -225,9 +225,15 @@ def test_generations_from_two_threads_take_turns_on_the_shared_model(llm):
     other = LocalLlamaLLM(llm.model_path)
     assert other._model is llm._model
     answers = {}
+    pieces: list[str] = []
+    """The name of the generation each streamed piece came from, in the order they came."""
+    both_started = threading.Barrier(2)
 
     def run(name: str, model: LocalLlamaLLM) -> None:
-        answers[name] = model.complete("What is 3+3? Answer with one number.").text
+        both_started.wait()
+        for response in model.stream_complete("Count from 1 to 8, numbers separated by spaces."):
+            pieces.append(name)
+        answers[name] = response.text
 
     threads = [threading.Thread(target=run, args=(name, model)) for name, model in [("a", llm), ("b", other)]]
     for thread in threads:
@@ -235,7 +241,11 @@ def test_generations_from_two_threads_take_turns_on_the_shared_model(llm):
     for thread in threads:
         thread.join()
 
-    assert "6" in answers["a"] and "6" in answers["b"]
+    assert "1 2 3" in answers["a"] and "1 2 3" in answers["b"]
+    # One generation streamed all its pieces, then the other: no piece of one came between two of the other.
+    turns = [name for i, name in enumerate(pieces) if i == 0 or pieces[i - 1] != name]
+    assert sorted(turns) == ["a", "b"], pieces
+    assert pieces.count("a") > 3 and pieces.count("b") > 3
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""A wheel of paperchat carries its bundled collection, and an installed copy finds it (not only an editable one)."""
+"""A wheel of paperchat carries its bundled collection and the UI's templates, and an installed copy finds them
+(not only an editable one)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from index.settings import BUNDLED_CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DATA = ["index/bundled/papers.md", "evals/datasets/dev.jsonl", "evals/datasets/blind.jsonl",
-                "evals/thresholds.toml"]
+                "evals/thresholds.toml", "ui/static/paperchat.css",
+                *(f"ui/templates/{t.name}" for t in (ROOT / "ui" / "templates").glob("*.html"))]
 
 
 def test_wheel_ships_the_collection_and_the_installed_code_finds_it(tmp_path):
@@ -37,7 +39,7 @@ def test_wheel_ships_the_collection_and_the_installed_code_finds_it(tmp_path):
     probe = ("import json, index, evals.questions as q; from index.settings import BUNDLED_CORPUS, IndexSettings; "
              "from index.corpus import read_corpus; print(json.dumps({'package': index.__file__, "
              "'corpus': str(IndexSettings().corpus[0]), 'papers': len(read_corpus([BUNDLED_CORPUS]).papers), "
-             "'questions': len(q.load_questions())}))")
+             "'questions': len(q.load_questions()), 'ui': __import__('ui.render').render.header_html(1, 1, 'x')}))")
     env = {**os.environ, "PYTHONPATH": str(target)}
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=120)
@@ -46,3 +48,4 @@ def test_wheel_ships_the_collection_and_the_installed_code_finds_it(tmp_path):
     assert found["package"].startswith(str(target))
     assert found["corpus"] == str(target / "index" / "bundled" / "papers.md")
     assert found["papers"] == 70 and found["questions"] > 0
+    assert found["ui"].startswith('<div id="pc-header">')

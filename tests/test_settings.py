@@ -19,7 +19,7 @@ from conftest import run_cli
 from evals.cli import eval_group
 from index.errors import UserError
 from index.settings import with_overrides
-from ui.app import offered_backends
+from ui.service import offered_backends
 from ui.cli import main
 from ui.settings import Settings, settings_table
 

@@ -13,13 +13,14 @@ import pytest
 from llama_index.core.embeddings import MockEmbedding
 
 from assistant.retrieval import HybridRetriever
-from conftest import run_cli
+from conftest import run_cli, write_jsonl
 from index.chunking import chunk_paper
 from index.corpus import read_corpus
 from index.errors import UserError
 from index.ingest import ingest
 from index.settings import BUNDLED_CORPUS, IndexSettings
-from index.sparse import EMPTY, MAX_PARTS, SparseIndex, tokenize
+from index.sparse import EMPTY, MAX_PARTS, SparseIndex
+from index.tokens import tokenize
 from index.sparse_sync import exclusive, open_sparse, sparse_index
 from index.store import StoredChunk, open_store
 
@@ -28,12 +29,6 @@ QUESTIONS = [json.loads(line)["question"] for line in
              (Path(__file__).resolve().parent.parent / "evals" / "datasets" / "dev.jsonl").open(encoding="utf-8")]
 CHILDREN = "儿童朗读错误检测"  # 2506.11079's subject
 SOME = BUNDLED[:10] + [p for p in BUNDLED if p.base_id == "2506.11079"]
-
-
-def write_jsonl(path: Path, papers) -> Path:
-    path.write_text("".join(json.dumps({"arxiv_id": p.arxiv_id, "title": p.title, "summary": p.summary},
-                                       ensure_ascii=False) + "\n" for p in papers), encoding="utf-8")
-    return path
 
 
 def bm25s_scores(chunks, questions) -> list[list[float]]:
@@ -84,6 +79,7 @@ def test_many_small_writes_and_removals_keep_bm25s_scores_and_few_parts(tmp_path
     assert conn.execute("SELECT max(n) FROM (SELECT count(*) AS n FROM postings GROUP BY term_id)").fetchone()[0] <= MAX_PARTS
 
 
+@pytest.mark.slow
 def test_the_index_survives_a_restart_without_a_rebuild(tmp_path, e5):
     env = {**os.environ, "PAPERCHAT_DATA_DIR": str(tmp_path / "data")}
     ingest([write_jsonl(tmp_path / "a.jsonl", SOME)], open_store(IndexSettings(data_dir=tmp_path / "data")),
@@ -144,6 +140,7 @@ def _papers_jsonl(tmp_path: Path, name: str, bases: set[str]) -> Path:
     return write_jsonl(tmp_path / name, [p for p in BUNDLED if p.base_id in bases])
 
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_processes_on_one_chroma_server_share_the_index(chroma_server, tmp_path):
     shared = tmp_path / "bm25"
@@ -170,6 +167,7 @@ def test_processes_on_one_chroma_server_share_the_index(chroma_server, tmp_path)
     assert not list((tmp_path / "reader").rglob("*.sqlite3")), "the reader must use the shared folder"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["missing", "garbage", "truncated"])
 def test_a_missing_or_broken_index_is_rebuilt_once_with_one_line(tmp_path, e5, damage):
     settings = IndexSettings(data_dir=tmp_path / "data")

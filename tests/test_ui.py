@@ -14,19 +14,23 @@ import socket
 import subprocess
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AppError, AuthenticationError
 
 from assistant.answer import Answer, SentenceVerdict, Source
-from conftest import BIN, free_port, wait_for_http
+from assistant.prompts import UNSUPPORTED_MARK
+from conftest import BIN, free_port, running_app, wait_for_http, write_jsonl
 from index.corpus import read_corpus
+from index.errors import UserError
 from index.settings import BUNDLED_CORPUS
-from ui.app import (ChatService, answer_markdown, build_app, cited_evidence, engine_history, final_markdown,
-                    from_display, is_loopback, launch, parse_auth, sources_html, to_display)
+from ui.access import is_loopback, parse_auth
+from ui.display import answer_markdown, engine_history, from_display, to_display
+from ui.render import final_markdown, sources_html
 from ui.feedback import FeedbackLog
+from ui.service import cited_evidence
 from ui.settings import Settings
 
 FIRST_QUESTION = "Which paper uses LLM feedback as a reward for ASR domain adaptation?"
@@ -35,19 +39,6 @@ VERSIONED_ID = re.compile(r"^\d{4}\.\d{4,5}v\d+$")
 MODEL_CACHE = Path(os.environ.get("PAPERCHAT_TEST_MODEL_CACHE", Settings().model_cache_dir))
 # Gradio's queue calls a pandas API that pandas 3 deprecates; nothing to do with these tests.
 pytestmark = pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")
-
-
-@contextmanager
-def running_app(settings: Settings, embed_model, auth: str | None = None):
-    """The whole app served on a free loopback port; yields (base URL, service)."""
-    service = ChatService(settings, embed_model=embed_model)
-    app = build_app(service)
-    port = free_port()
-    launch(app, host="127.0.0.1", port=port, auth=auth, block=False)
-    try:
-        yield f"http://127.0.0.1:{port}/", service
-    finally:
-        app.close()
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +95,31 @@ def test_chat_api_cites_follows_up_with_history_and_records_feedback(server):
     assert events[0]["citations"] == first["citations"]
     assert events[1]["settings"] == {"backend": "extractive", "top_k": 4, "language": "auto"}
     assert events[1]["timestamp"].endswith("+00:00")
-    with pytest.raises(Exception, match="no longer known"):
+    with pytest.raises(AppError, match="no longer known"):
         chat.predict("not-an-answer", "up", "", api_name="/feedback")
+
+
+def test_papers_tab_lists_the_collection_and_filters_as_the_words_of_each_paper_say(server):
+    _, service = server
+    papers = service.papers
+    assert len(papers) == 56 and sum(len(p.versions) for p in papers) == 70
+    assert [p.base_id for p in papers] == sorted((p.base_id for p in papers), reverse=True)
+    # The list holds no summary text; a paper's sections are read when it is opened.
+    assert not any(hasattr(p, "sections") for p in papers)
+    opened = {p.base_id: service.paper_sections(p) for p in papers}
+    assert all(list(opened[p.base_id]) == p.versions and all(opened[p.base_id].values()) for p in papers)
+    assert not any(section == "paper" for parts in opened.values() for v in parts.values() for section, _ in v)
+
+    def expected(query: str) -> list[str]:  # every word somewhere in the paper's IDs, title or sections
+        def words_of(p):
+            return " ".join([p.base_id, *p.versions, p.title,
+                             *(text for parts in opened[p.base_id].values() for _, text in parts)]).casefold()
+        return [p.base_id for p in papers if all(w in words_of(p) for w in query.casefold().split())]
+
+    for query in ["", "dialect", "DIALECT Speech", "儿童", "21%", "%", "_", "v3", "2506.11091", "wer 语音", "zzzz"]:
+        assert [p.base_id for p in service.find_papers(query)] == expected(query), query
+    assert [p.base_id for p in service.find_papers("2506.11091")] == ["2506.11091"]
+    assert len(service.find_papers("dialect")) < len(papers) and service.find_papers("zzzz") == []
 
 
 def test_sources_are_shown_before_the_answer_streams(server):
@@ -209,9 +223,9 @@ def test_eight_concurrent_conversations_all_complete(server):
 
 def test_auth_is_required_when_set(ui_settings, e5):
     with running_app(ui_settings, e5, auth="reader:s3cret") as (url, _):
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             client(url)
-        with pytest.raises(Exception):
+        with pytest.raises(ValueError, match="Could not login"):  # Gradio answers a wrong password with 400
             client(url, auth=("reader", "wrong"))
         _, answer = ask(client(url, auth=("reader", "s3cret")), FIRST_QUESTION)
         assert answer["citations"]
@@ -219,11 +233,10 @@ def test_auth_is_required_when_set(ui_settings, e5):
 
 # --- `paperchat serve` -------------------------------------------------------------
 
+@pytest.mark.slow
 def test_serve_builds_a_missing_index_with_progress_then_serves_with_login(tmp_path):
     papers = [p for p in read_corpus([BUNDLED_CORPUS]).papers if p.arxiv_id in ("2506.11091v1", "2506.11079v1")]
-    corpus = tmp_path / "two.jsonl"
-    corpus.write_text("".join(json.dumps({"arxiv_id": p.arxiv_id, "title": p.title, "summary": p.summary}) + "\n"
-                              for p in papers), encoding="utf-8")
+    corpus = write_jsonl(tmp_path / "two.jsonl", papers)
     port = free_port()
     env = {**os.environ, "PAPERCHAT_DATA_DIR": str(tmp_path / "data"), "PAPERCHAT_CORPUS": json.dumps([str(corpus)]),
            "PAPERCHAT_PORT": str(port), "PAPERCHAT_AUTH": "reader:s3cret"}
@@ -237,7 +250,7 @@ def test_serve_builds_a_missing_index_with_progress_then_serves_with_login(tmp_p
         assert "no index yet" in output and "building it first" in output
         assert "ingesting" in output and "2 versions of 2 papers" in output  # the progress bar, then the report
         assert "warning" not in output  # loopback by default
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             client(f"http://127.0.0.1:{port}/")
         _, answer = ask(client(f"http://127.0.0.1:{port}/", auth=("reader", "s3cret")), "儿童朗读错误检测")
         assert [c["arxiv_id"] for c in answer["citations"]][:1] == ["2506.11079v1"]
@@ -246,6 +259,7 @@ def test_serve_builds_a_missing_index_with_progress_then_serves_with_login(tmp_p
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_serve_warns_when_listening_on_a_public_interface_without_login(bundled_index):
     # The port is taken on all interfaces, so the server never really listens there.
     with socket.socket() as taken:
@@ -265,7 +279,7 @@ def test_host_and_auth_parsing():
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10") and not is_loopback("example.org")
     assert parse_auth("user:pa:ss") == ("user", "pa:ss") and parse_auth(None) is None
     for bad in ("user", "user:", ":pass"):
-        with pytest.raises(Exception, match="user:password"):
+        with pytest.raises(UserError, match="user:password"):
             parse_auth(bad)
 
 
@@ -281,7 +295,7 @@ def test_markup_from_users_corpus_and_model_is_shown_as_text():
     assert from_display(shown) == POISON
     assert from_display(to_display("a &amp; b [x]: y")) == "a &amp; b [x]: y"
 
-    answer = answer_markdown(f"{POISON} 21% [arXiv:2506.11091v1] ⚠")
+    answer = answer_markdown(f"{POISON} 21% [arXiv:2506.11091v1]{UNSUPPORTED_MARK}")
     assert "javascript:" not in answer.replace("[click]&#40;javascript:", "")
     links = re.findall(r"\]\(([^)]*)\)", answer)
     assert links == ["https://arxiv.org/abs/2506.11091v1"]
@@ -306,7 +320,7 @@ def test_an_unsupported_draft_is_labelled_apart_from_a_question_the_collection_c
 def test_answer_display_round_trips_into_the_engine_history():
     verdicts = [SentenceVerdict("LAIL improves WER [arXiv:2506.22846v1]", ["2506.22846v1"], True, "lexical"),
                 SentenceVerdict("It is the best <b>ever</b>. [arXiv:2506.22846v1]", ["2506.22846v1"], False, "embedding")]
-    text = "LAIL improves WER [arXiv:2506.22846v1] It is the best <b>ever</b>. [arXiv:2506.22846v1] ⚠"
+    text = f"LAIL improves WER [arXiv:2506.22846v1] It is the best <b>ever</b>. [arXiv:2506.22846v1]{UNSUPPORTED_MARK}"
     answer = Answer("q", "q", text, False, sentences=verdicts,
                     sources=[Source("2506.22846v1", "2506.22846", "t", "https://arxiv.org/abs/2506.22846v1", 0.2,
                                     ["Proposed LAIL, improving WER on LibriSpeech.", "Other sentence."])])

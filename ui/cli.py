@@ -298,7 +298,9 @@ def serve(ctx: click.Context, host: str | None, port: int | None, auth: str | No
     """Start the chat in the browser (and its API); builds the index first when there is none."""
     from pydantic import SecretStr
 
-    from ui.app import ChatService, auth_file_is_open, build_app, is_loopback, launch, login_of, offered_backends
+    from ui.access import auth_file_is_open, is_loopback, login_of
+    from ui.app import build_app, launch
+    from ui.service import ChatService, offered_backends
 
     obj: _Context = ctx.obj
     offered = [b.strip() for b in backends.split(",") if b.strip()] if backends else None
@@ -322,9 +324,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None, auth: str | No
         click.echo(f"paperchat: warning: listening on {settings.host} without --auth: anyone who can reach "
                    "this machine can use the chat and its API", err=True)
     click.echo("loading the models…", err=True)
-    app = build_app(ChatService(settings, store=store))
-    launch(app, host=settings.host, port=settings.port, auth=login, login_failures=settings.login_failures,
-           login_lockout_seconds=settings.login_lockout_seconds, max_upload_bytes=settings.max_upload_bytes)
+    service = ChatService(settings, store=store)
+    launch(build_app(service), host=settings.host, port=settings.port, auth=login,
+           login_failures=settings.login_failures, login_lockout_seconds=settings.login_lockout_seconds,
+           max_upload_bytes=settings.max_upload_bytes, service=service)
 
 
 from evals.cli import eval_group  # noqa: E402  (evals uses assistant; registered last, kept apart)

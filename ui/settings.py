@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from platformdirs import user_cache_dir, user_data_dir
-from pydantic import SecretStr, field_validator
+from pydantic import NonNegativeInt, PositiveInt, SecretStr, field_validator
 
 from assistant.settings import Settings as AssistantSettings
 from assistant.settings import registered_backend
@@ -32,10 +32,22 @@ class Settings(AssistantSettings):
     """Backends the chat offers its users (``--backends extractive,openai``; as JSON in the environment:
     ``PAPERCHAT_BACKENDS='["extractive","openai"]'``). Unset: only ``backend``. Each one costs what it
     costs to load (``local``: a 1.1 GB model), so the operator decides, not the users."""
-    queue_size: int = 16
-    """Questions waiting for the model beyond which new ones are turned away with a message."""
+    answers_at_once: PositiveInt = 4
+    """Questions answered at the same time, in the chat and through the OpenAI-compatible API together
+    (retrieval runs in parallel; the local model writes one answer at a time and the others are told they wait)."""
+    queue_size: NonNegativeInt = 16
+    """Questions that may wait for one of the `answers_at_once` slots; beyond that a new question is turned away
+    at once: the chat says it is busy and how many questions are ahead, the API answers HTTP 429 with
+    `Retry-After`."""
+    answers_per_client: PositiveInt = 8
+    """Questions one client (an IP address, as for the login throttle) may have answered or waiting at once, so that
+    one user cannot take every slot; keep it below `answers_at_once` + `queue_size`."""
+    api_key: SecretStr | None = None
+    """Bearer key the OpenAI-compatible API (`/v1/chat/completions`, `/v1/models`) requires. Unset: the API is open
+    when the chat has no login, and refused (401) when it has one."""
     login_failures: int = 5
-    """Wrong logins a client (an IP address) may make in a row before it must wait ``login_lockout_seconds``."""
+    """Wrong logins (or API requests without a valid key) a client (an IP address) may make in a row before it must
+    wait ``login_lockout_seconds``."""
     login_lockout_seconds: float = 60.0
     """How long a client that failed ``login_failures`` times is refused (HTTP 429) without its password being
     checked; it doubles with each further failure, up to an hour."""

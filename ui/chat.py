@@ -1,0 +1,127 @@
+"""The chat's behaviour, from Gradio's public components and events (a gr.Chatbot and a gr.Textbox).
+
+Not gr.ChatInterface: it puts what a user typed into the chat as markdown with HTML, and escaping
+that meant overriding two of its private methods, which an upgrade could stop calling without a
+word. Here every message enters the chat through this module, a question always through
+:func:`ui.display.to_display`, and leaves it through :func:`ui.display.from_display`.
+
+    ask       Enter or the send button: the question enters the chat and the textbox waits; then
+              ChatService.respond streams the sources panel and the answer; then the textbox is free
+    retry     the last question again, in place of its answer
+    undo      the last question back into the textbox, its answer gone
+    example   one of EXAMPLES, clicked in the empty chat, is asked
+    stop      the textbox's stop button cancels the answer being written
+    /chat     the same answer for API clients (``gradio_client``): the new messages and the answer as
+              ``paperchat ask --json`` prints it, plus the ``answer_id`` that ``/feedback`` takes; a
+              gr.State keeps each client's conversation, so follow-ups work there too
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from ui.display import from_display, message_text, to_display
+from ui.service import ChatService
+
+EXAMPLES = [
+    "Which paper uses LLM feedback as a reward for ASR domain adaptation?",
+    "Is there a dataset for detecting hate speech that targets children?",
+    "有没有论文在CTC语音识别模型的中间层引入大语言模型的语言知识作为辅助损失？",
+    "哪篇论文把口吃现象作为显式标记转录出来？",
+]
+CHAT_CONCURRENCY = 4
+"""Gradio's limit for the page's other queued events. Questions are not limited by Gradio: its queue hands
+them over at once and :class:`ui.admission.Admission` (``ChatService.admission``, shared with the
+OpenAI-compatible API) decides which run, which wait and which are told the server is busy."""
+
+
+def client_of(request: gr.Request | None) -> str:
+    """Who asks, for the admission count: the IP address, as the login throttle counts clients."""
+    return request.client.host if request is not None and request.client else "unknown"
+
+
+def question_message(text: str) -> dict:
+    """A user's question as a chat message that shows exactly what was typed."""
+    return {"role": "user", "content": to_display(text)}
+
+
+def last_question(history: list[dict]) -> tuple[list[dict], str]:
+    """``history`` without its last question and the answer to it, and that question as typed."""
+    end = len(history)
+    while end and history[end - 1].get("role") == "assistant":
+        end -= 1
+    start = end
+    while start and history[start - 1].get("role") == "user":
+        start -= 1
+    return history[:start], "".join(from_display(message_text(m)) for m in history[start:end])
+
+
+def _message_dict(message: gr.ChatMessage) -> dict:
+    return {"role": message.role, "content": message.content, "metadata": message.metadata}
+
+
+def _waiting() -> gr.Textbox:
+    return gr.Textbox(value="", interactive=False, submit_btn=False, stop_btn=True)
+
+
+def _free() -> gr.Textbox:
+    return gr.Textbox(interactive=True, submit_btn=True, stop_btn=False)
+
+
+def connect_chat(service: ChatService, chatbot: gr.Chatbot, textbox: gr.Textbox, options: list) -> None:
+    """Give ``chatbot`` and ``textbox`` (made with ``submit_btn=True, stop_btn=False``) the behaviour above.
+
+    Call inside the app's gr.Blocks; ``options`` are the backend, number-of-sources and language inputs.
+    """
+    asked = gr.State("")
+    """The question being answered, as typed."""
+
+    def ask(text: str, history: list[dict]):
+        return _waiting(), text, [*history, question_message(text)]
+
+    def retry(history: list[dict]):
+        earlier, text = last_question(history)
+        return _waiting(), text, [*earlier, question_message(text)]
+
+    def example(selected: gr.SelectData):
+        return _waiting(), selected.value["text"], [question_message(selected.value["text"])]
+
+    async def answer(text: str, history: list[dict], backend: str, top_k: float, language: str,
+                     request: gr.Request):
+        # The chat shows the question already; the engine gets the conversation before it.
+        async for messages, _ in service.respond_admitted(client_of(request), text, history[:-1], backend, top_k,
+                                                          language):
+            yield [*history, *messages]
+
+    def undo(history: list[dict]):
+        return last_question(history)
+
+    quick = {"queue": False, "api_visibility": "private"}
+    answering = []
+    for trigger, start, inputs in ((textbox.submit, ask, [textbox, chatbot]), (chatbot.retry, retry, [chatbot]),
+                                   (chatbot.example_select, example, None)):
+        event = trigger(start, inputs, [textbox, asked, chatbot], **quick).then(
+            answer, [asked, chatbot, *options], chatbot, api_visibility="private", show_progress="minimal",
+            concurrency_limit=None)
+        event.then(_free, None, textbox, **quick)
+        answering.append(event)
+    textbox.stop(_free, None, textbox, cancels=answering, **quick)
+    chatbot.undo(undo, chatbot, [chatbot, textbox], **quick)
+
+    # The API: a hidden trigger, so that the endpoint has components (a State among them) and not the page's.
+    history = gr.State([])
+    messages_out = gr.JSON(visible=False, label="messages")
+    answer_out = gr.JSON(visible=False, label="answer")
+
+    async def chat(message: str, history: list[dict], backend: str | None = None, top_k: float | None = None,
+                   language: str | None = None, request: gr.Request = None):
+        conversation = [*history, question_message(message)]
+        async for messages, answer_json in service.respond_admitted(client_of(request), message, history, backend,
+                                                                    top_k, language):
+            yield messages, [*conversation, *map(_message_dict, messages)], answer_json
+
+    gr.Button(visible=False).click(
+        chat, [textbox, history, *options], [messages_out, history, answer_out], api_name="chat",
+        api_description="Answer a question about the papers; returns the chat messages and the answer "
+                        "as JSON (answer, citations, sources, timings, answer_id).",
+        concurrency_limit=None, postprocess=False)
