@@ -50,6 +50,7 @@ import math
 import secrets
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -122,6 +123,25 @@ class _Mask:
     removed: np.ndarray
 
 
+def _use_wal(conn: sqlite3.Connection, patience: float = 60.0) -> None:
+    """Switch a file to WAL once; it stays WAL. The switch needs a lock SQLite does not wait for (its busy
+    handler is skipped there), so a reader opening the file while an ingest creates it retries until the
+    writer's switch is visible instead of failing with "database is locked"."""
+    deadline = time.monotonic() + patience
+    delay = 0.005
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)  # back off: another connection holds the lock for a moment
+            delay = min(delay * 2, 0.2)
+
+
 class SparseIndex:
     """One collection's BM25 index and chunk catalogue in a SQLite file; safe to share between threads."""
 
@@ -137,7 +157,7 @@ class SparseIndex:
         if conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             if conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'removed'").fetchone()[0] == 0:
                 conn.executescript(SCHEMA)  # only when new: a reader must not wait for a long rebuild's write lock

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -238,3 +239,26 @@ def test_an_index_folder_that_cannot_be_made_is_one_clear_error(tmp_path, e5):
     blocked = IndexSettings(data_dir=tmp_path / "data", sparse_dir=tmp_path / "a-file" / "bm25")
     with pytest.raises(UserError, match=r"^cannot create the BM25 index folder .*a-file/bm25 .*PAPERCHAT_SPARSE_DIR"):
         HybridRetriever(open_store(blocked), e5)
+
+
+def test_many_first_opens_of_one_new_file_all_succeed(tmp_path):
+    """The chat and an ingest may open a new index at the same moment; switching the file to WAL takes a lock
+    SQLite does not wait for, so without retries some of these opens fail with "database is locked"."""
+    errors = []
+    for attempt in range(40):
+        path = tmp_path / f"{attempt}.sqlite3"
+        start = threading.Barrier(6)
+
+        def open_and_count():
+            start.wait()
+            try:
+                SparseIndex(path).count()
+            except sqlite3.OperationalError as error:
+                errors.append(str(error))
+
+        openers = [threading.Thread(target=open_and_count) for _ in range(6)]
+        for opener in openers:
+            opener.start()
+        for opener in openers:
+            opener.join()
+    assert errors == []
