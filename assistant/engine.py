@@ -24,6 +24,8 @@ from assistant.citations import Citation, normalize_citations, sentence_citation
     strip_citations
 from assistant.answerability import ASKS_NUMBER_RE, answerability, specific_terms
 from assistant.evidence import HAS_NUMBER_RE, select_evidence
+from assistant.asked import asked_quantity, asks_for_papers, is_multi_part
+from assistant.draft import strip_echo
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.support import CascadeJudge, EmbeddingJudge, LexicalJudge, LLMJudge
@@ -122,6 +124,14 @@ class Assistant:
             deltas, framing = None, []
         timings["evidence"] = _ms(started)
         yield SourcesReady(sources)
+        asked = asked_quantity(standalone)
+        if deltas is None and asked and sources and not asked.stated_in(sources[0].sentences):
+            # "OpusLM 支持多少种语言？" finds OpusLM, whose summary has numbers but not that one: whatever the
+            # model writes (a quote, a nearby figure) would not answer. Another part of the question still may.
+            if not is_multi_part(standalone):
+                yield finish(self._abstention(sources, language, prompts.NOT_STATED), "no_answer", sources)
+                return
+            notices.append(prompts.NOT_STATED[language])
         if self.llm is None and deltas is None and not self.answerable(standalone, sources, retrieval):
             # Without a model nothing else can tell that the paper found does not give the fact asked.
             yield finish(self._abstention(sources, language), "no_answer", sources)
@@ -142,14 +152,14 @@ class Assistant:
             raw = prompts.NO_ANSWER  # "没有关于X的论文。" is the model's NO_ANSWER in its own words
             text, cited, rejected, verdicts = "", [], [], []
         else:
-            text, cited, rejected = normalize_citations(raw.strip(), [s.arxiv_id for s in sources])
+            text, cited, rejected = normalize_citations(strip_echo(raw, sources).strip(), [s.arxiv_id for s in sources])
             verdicts = self.verify(text, sources, framing)
             may_quote = bool(sources) and self.answerable(standalone, sources, retrieval)
             text, verdicts, dropped[:] = self.repair(text, verdicts, sources, may_quote)
             if dropped:
                 notices.append(prompts.DROPPED[language].format(count=len(dropped)))
         timings["verification"] = _ms(started)
-        if not any(v.supported for v in verdicts):
+        if not any(v.supported and self._answers(v, standalone, sources) for v in verdicts):
             reason = "no_answer" if prompts.NO_ANSWER in raw else "unsupported"
             if may_quote is None:  # the model refused: overruled only on positive signs the evidence answers
                 may_quote = bool(sources) and self.answerable(standalone, sources, retrieval) and bool(
@@ -267,6 +277,15 @@ class Assistant:
                 supported, method = judge.decide(judged, evidence)
             verdicts.append(SentenceVerdict(sentence, cited, bool(supported), method))
         return verdicts
+
+    @staticmethod
+    def _answers(verdict: SentenceVerdict, question: str, sources: list[Source]) -> bool:
+        """Does a supported sentence answer? A bare title ("[arXiv:…] <title>") does only when papers were asked
+        for and it names a paper leading the ranking: else it is a heading, or the model naming a paper it saw."""
+        if verdict.method != "title":
+            return True
+        leading = {s.arxiv_id for s in sources if s.score >= LEADING_SCORE_RATIO * sources[0].score}
+        return asks_for_papers(question) and set(verdict.citations) <= leading
 
     @staticmethod
     def _attribute(sentence: str, claim: str, sources: list[Source], judge: CascadeJudge) -> SentenceVerdict:
