@@ -129,13 +129,14 @@ def is_multi_part(question: str) -> bool:
     return _PARTS_RE.search(_CONTEXT_RE.sub("", question)) is not None
 
 
-_PAPERS_RE = re.compile(
-    r"\b(?:which|what) (?:\w+ )?(?:papers?|works?|stud(?:y|ies)|research|articles?|publications?)\b|"
-    r"\b(?:is|are) there (?:a |any )?(?:\w+ )?(?:papers?|work|stud(?:y|ies)|research)\b|\bhas anyone\b|"
-    r"哪(?:一)?(?:篇|些|个)(?:论文|工作|研究|文章)?|有没有[^？?]{0,60}(?:论文|工作|研究)|是否有[^？?]{0,60}(?:论文|工作|研究)",
+_IDENTIFY_RE = re.compile(
+    r"\bwhich\b|\b(?:is|are) there\b|\bhas anyone\b|\bany (?:papers?|work|stud(?:y|ies))\b|"
+    r"\bwhat (?:\w+ )?(?:papers?|works?|stud(?:y|ies)|research|systems?|models?|methods?|approach(?:es)?|frameworks?|"
+    r"benchmarks?|datasets?)\b|哪|有没有|是否有",
     re.IGNORECASE)
 
 
-def asks_for_papers(question: str) -> bool:
-    """"Which paper …?", "Is there work on …?", "有没有…的论文？": naming a paper (its title, cited) answers it."""
-    return _PAPERS_RE.search(_CONTEXT_RE.sub("", question)) is not None
+def a_title_answers(question: str) -> bool:
+    """"Which paper …?", "Which song generation system …?", "有没有…的论文？": the question asks to identify work,
+    so naming a paper (its title, cited) answers it; "What did X change?" is not answered by X's title."""
+    return _IDENTIFY_RE.search(_CONTEXT_RE.sub("", question)) is not None

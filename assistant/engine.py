@@ -24,7 +24,7 @@ from assistant.citations import Citation, normalize_citations, sentence_citation
     strip_citations
 from assistant.answerability import ASKS_NUMBER_RE, answerability, specific_terms
 from assistant.evidence import HAS_NUMBER_RE, select_evidence
-from assistant.asked import asked_quantity, asks_for_papers, is_multi_part
+from assistant.asked import a_title_answers, asked_quantity, is_multi_part
 from assistant.draft import strip_echo
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
@@ -159,7 +159,7 @@ class Assistant:
             if dropped:
                 notices.append(prompts.DROPPED[language].format(count=len(dropped)))
         timings["verification"] = _ms(started)
-        if not any(v.supported and self._answers(v, standalone, sources) for v in verdicts):
+        if not any(v.supported and self._answers(v, standalone) for v in verdicts):
             reason = "no_answer" if prompts.NO_ANSWER in raw else "unsupported"
             if may_quote is None:  # the model refused: overruled only on positive signs the evidence answers
                 may_quote = bool(sources) and self.answerable(standalone, sources, retrieval) and bool(
@@ -262,7 +262,10 @@ class Assistant:
                 continue
             cited, carried = list(dict.fromkeys(cited or carried)), []
             if not cited:
-                if not claim.endswith((":", "：")):
+                named = [s.arxiv_id for s in sources if not _without_titles(claim, [s.title])]
+                if named:  # the rest of a title split at its "?": it names a paper, it states nothing
+                    verdicts.append(SentenceVerdict(sentence, named[:1], True, "title"))
+                elif not claim.endswith((":", "：")):
                     verdicts.append(self._attribute(sentence, claim, sources, judge))
                 continue
             # The model saw each paper's title with its sentences: both are evidence. A cited title inside the
@@ -279,13 +282,12 @@ class Assistant:
         return verdicts
 
     @staticmethod
-    def _answers(verdict: SentenceVerdict, question: str, sources: list[Source]) -> bool:
-        """Does a supported sentence answer? A bare title ("[arXiv:…] <title>") does only when papers were asked
-        for and it names a paper leading the ranking: else it is a heading, or the model naming a paper it saw."""
-        if verdict.method != "title":
-            return True
-        leading = {s.arxiv_id for s in sources if s.score >= LEADING_SCORE_RATIO * sources[0].score}
-        return asks_for_papers(question) and set(verdict.citations) <= leading
+    def _answers(verdict: SentenceVerdict, question: str) -> bool:
+        """Does a supported sentence answer? A bare title ("[arXiv:…] <title>") does only when the question asks
+        to identify work ("Which system …?"): after "What did X change?" it answers nothing.
+        (Also requiring the title to be of a top-ranked paper was measured and dropped: the model's pick among
+        the titles shown was the right one more often than the ranking's.)"""
+        return verdict.method != "title" or a_title_answers(question)
 
     @staticmethod
     def _attribute(sentence: str, claim: str, sources: list[Source], judge: CascadeJudge) -> SentenceVerdict:
@@ -482,7 +484,11 @@ def _verbatim(claim: str, evidence: list[str]) -> bool:
 
 
 def _without_titles(claim: str, titles: list[str]) -> str:
-    """``claim`` with the cited papers' titles taken out (case and spacing ignored)."""
+    """``claim`` with the cited papers' titles taken out (case and spacing ignored); empty when the claim is only
+    a piece of a title (a title with a "?" in it is split into two "sentences")."""
+    core = " ".join(claim.strip(" -–—:：.。").split()).casefold()
+    if core and any(core in " ".join(title.split()).casefold() for title in titles):
+        return ""
     for title in titles:
         pattern = r"\s+".join(re.escape(word) for word in title.split())
         claim = re.sub(pattern, " ", claim, flags=re.IGNORECASE) if pattern else claim

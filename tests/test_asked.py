@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.asked import asked_quantity, asks_for_papers, is_multi_part
+from assistant.asked import a_title_answers, asked_quantity, is_multi_part
 from assistant.engine import Assistant
 from assistant.settings import Settings
 from fakes import ScriptedLLM
@@ -53,9 +53,11 @@ def test_parts_and_paper_questions():
     assert is_multi_part("FooBench 评测了哪些模型？GPT-4o 得了多少分？")
     assert is_multi_part("How many hours were used, and which model was it?")
     assert not is_multi_part("它有多少个样本？ (Is there a dataset of made-up things?; 2601.00001v1)")
-    assert asks_for_papers("Is there a paper on detecting the end of a user's turn?")
-    assert asks_for_papers("哪篇论文把语音大模型用于后门攻击？")
-    assert not asks_for_papers("Which model came out on top on FooBench?")
+    assert a_title_answers("Is there a paper on detecting the end of a user's turn?")
+    assert a_title_answers("哪篇论文把语音大模型用于后门攻击？")
+    assert a_title_answers("Which song generation system models vocals as two token streams?")
+    assert not a_title_answers("What did prompting change for FooNet?")
+    assert not a_title_answers("FooNet 的训练数据是怎么构建的？")
 
 
 def scripted(bundled_index, e5, reply: str) -> Assistant:
@@ -98,3 +100,13 @@ def test_a_copy_of_the_evidence_block_is_cut_from_the_answer(bundled_index, e5):
     answer = scripted(bundled_index, e5, reply).ask("用提示改进荷兰儿童朗读语音识别的那篇论文，效果如何？")
     assert not answer.abstained and "5.1%" in answer.text
     assert "evidence provided" not in answer.text and CHILD_TITLE not in answer.text
+
+
+def test_a_title_with_a_question_mark_is_still_only_a_title(bundled_index, e5):
+    # Seen with the bundled model: "[arXiv:X] Can LLMs Deceive CLIP? Benchmarking …" was split at its "?" and each
+    # half passed as a verbatim quote, so a bare title answered a question about what a method does.
+    title = "Can LLMs Deceive CLIP? Benchmarking Adversarial Compositionality of Pre-trained Multimodal " \
+            "Representation via Text Updates"
+    answer = scripted(bundled_index, e5, f"[arXiv:2505.22943v1] {title}").ask(
+        "What do LLM-written deceptive captions reveal about CLIP-style representations?")
+    assert answer.quoted or answer.abstained
