@@ -24,6 +24,7 @@ from assistant.backends import register_backend, registered_backends
 from assistant.engine import Assistant
 from conftest import BIN, free_port, invoke_cli, running_app, wait_for_http
 from fakes import GatedLLM
+from index.errors import UserError
 from ui.admission import Admission, Busy
 from ui.api import MAX_BODY_BYTES, ApiError, scope_arguments
 from ui.settings import Settings
@@ -349,6 +350,42 @@ def test_a_full_server_says_busy_in_the_chat_and_answers_429_on_the_api(tight_se
         await_condition(lambda: service.admission.held == 0, "every slot to be free")
         done = openai_client(url, key="any").chat.completions.create(model="extractive", messages=user())
         assert f"[arXiv:{CITED}]" in done.choices[0].message.content
+
+
+def test_the_load_benchmark_counts_waiting_busy_and_failed_questions_as_the_server_says_them(bundled_index, e5,
+                                                                                             gated):
+    from bench.load import Conversation, run_turn
+
+    def unreachable(settings):
+        raise UserError("cannot reach the model server http://127.0.0.1:9/v1")
+
+    register_backend("unreachable", unreachable, lambda settings: "nowhere", "a model server that is down")
+    settings = Settings(**bundled_index.model_dump(), backend="extractive",
+                        backends=["extractive", "gated", "unreachable"], answers_at_once=1, queue_size=1)
+    with running_app(settings, e5) as (url, service):
+        holder = threading.Thread(target=lambda: list(openai_client(url, key="any", source="127.0.0.2")
+                                                      .chat.completions.create(model="gated", messages=user(),
+                                                                               stream=True)))
+        waited, seen = Conversation(), Conversation()
+        waiter = threading.Thread(target=run_turn, args=(Client(url, verbose=False), QUESTION, "extractive", waited))
+        try:
+            holder.start()
+            assert gated.wait_for_held(1), "the only slot should be taken"
+            waiter.start()
+            await_condition(lambda: service.admission.held == 2, "a question to wait")
+            assert run_turn(Client(url, verbose=False), QUESTION, "extractive", seen) is None
+        finally:
+            gated.open()
+            holder.join(timeout=60)
+            waiter.join(timeout=60)
+        assert seen.turned_away == ["Busy: 2 questions ahead of you, try again in a moment."]
+        assert (seen.errors, seen.turns_ms) == ([], [])
+        assert (waited.max_queued, len(waited.turns_ms), waited.errors, waited.turned_away) == (1, 1, [], [])
+
+        await_condition(lambda: service.admission.held == 0, "the slot to be free")
+        failed = run_turn(Client(url, verbose=False), QUESTION, "unreachable", seen)
+        assert seen.errors == [failed["error"]] and "cannot reach the model server" in failed["error"]
+        assert len(seen.turned_away) == 1
 
 
 def test_a_question_stopped_while_it_waits_frees_its_place(tight_settings, e5, gated):
