@@ -141,7 +141,7 @@ class PaperStore:
 
     def as_built(self) -> PaperStore:
         """This collection opened with the embedder that built it: to report what it holds, whatever is configured."""
-        return PaperStore(self.client, self.name, self.built_with() or self.embedder, self.location)
+        return PaperStore(self.client, self.name, self.built_with() or self.embedder, self.location, self.sparse_dir)
 
     @_reaching_the_server
     def drop(self) -> None:
