@@ -240,3 +240,16 @@ def test_an_index_folder_that_cannot_be_made_is_one_clear_error(tmp_path, e5):
     blocked = IndexSettings(data_dir=tmp_path / "data", sparse_dir=tmp_path / "a-file" / "bm25")
     with pytest.raises(UserError, match=r"^cannot create the BM25 index folder .*a-file/bm25 .*PAPERCHAT_SPARSE_DIR"):
         HybridRetriever(open_store(blocked), e5)
+
+
+def test_search_limited_to_some_versions_keeps_their_scores_and_nothing_else(bundled_index):
+    index = sparse_index(open_store(bundled_index))
+    tokens = tokenize("语音识别 speech recognition 数据集")
+    everything = index.search(tokens, 1000)
+    chosen = {everything[3].metadata["arxiv_id"], everything[7].metadata["arxiv_id"]} - {
+        everything[0].metadata["arxiv_id"]}
+    limited = index.search(tokens, 1000, arxiv_ids=sorted(chosen))
+    assert [(c.id, c.score) for c in limited] == [(c.id, c.score) for c in everything
+                                                 if c.metadata["arxiv_id"] in chosen]
+    assert index.search(tokens, 2, arxiv_ids=sorted(chosen)) == limited[:2]
+    assert index.search(tokens, 10, arxiv_ids=[]) == []
