@@ -45,6 +45,17 @@ def run_cli(*args: str, env: dict, timeout: float = 120) -> subprocess.Completed
                           timeout=timeout)
 
 
+def invoke_cli(*args: str, data_dir: Path, input: str | None = None, **env: str):
+    """``paperchat ARGS`` in this process (click's CliRunner) against the index in ``data_dir``: the same
+    command as :func:`run_cli` without starting Python again. ``input`` is typed on stdin; ``env`` adds
+    ``PAPERCHAT_*`` variables."""
+    from click.testing import CliRunner
+
+    from ui.cli import main
+
+    return CliRunner().invoke(main, list(args), input=input, env={"PAPERCHAT_DATA_DIR": str(data_dir), **env})
+
+
 class ChromaServer:
     """A real `chroma run` on loopback that can be stopped and started again on the same port and path."""
 
