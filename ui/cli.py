@@ -271,6 +271,40 @@ def _read_history(path: Path) -> list[dict]:
 
 
 @main.command()
+@click.option("--history", "history_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The conversation: a --history JSON file (messages may hold their `ask --json` answer) "
+                   "or a saved conversation's JSON.")
+@click.option("--conversation", "conversation_id", help="A saved conversation's ID, instead of --history.")
+@click.option("--user", help="Owner of --conversation: the chat's login name (default: the local user).")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True,
+              help="Markdown to read and share, or JSON: the `ask --json` object of each turn.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not to stdout.")
+@click.pass_obj
+def export(obj: _Context, history_file: Path | None, conversation_id: str | None, user: str | None, fmt: str,
+           output: Path | None) -> None:
+    """Export a conversation as Markdown (citations linked to arXiv, sources listed) or JSON."""
+    from ui.conversations import ConversationStore, conversation_user
+    from ui.export import read_transcript, to_json, to_markdown, transcript_of
+
+    if (history_file is None) == (conversation_id is None):
+        raise click.UsageError("give one of --history FILE or --conversation ID")
+    if history_file is not None:
+        transcript = read_transcript(history_file)
+    else:
+        saved = ConversationStore.in_data_dir(obj.settings.data_dir).open(conversation_user(user), conversation_id)
+        transcript = transcript_of(saved.as_json(), f"conversation {conversation_id}")
+    text = _shown(to_markdown(transcript) if fmt == "markdown" else to_json(transcript))
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{output}: cannot write the export ({exc.strerror or type(exc).__name__})") from None
+    click.echo(f"wrote {output} ({len(transcript.turns)} turns, {fmt})", err=True)
+
+
+@main.command()
 @click.pass_obj
 def stats(obj: _Context) -> None:
     """What is indexed, by which embedder, and where."""
