@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.llms import LLM, ChatMessage
 
-from assistant import prompts, versions
+from assistant import confidence, prompts
+from assistant import versions as version_diff
 from assistant.answer import Answer, AnswerDone, SentenceVerdict, Source, SourcesReady, TextDelta
 from assistant.backends import backend_location, load_llm
 from assistant.citations import Citation, normalize_citations, sentence_citations, split_answer_sentences, \
@@ -25,8 +26,9 @@ from assistant.citations import Citation, normalize_citations, sentence_citation
 from assistant.answerability import ASKS_NUMBER_RE, answerability, specific_terms
 from assistant.evidence import HAS_NUMBER_RE, select_evidence
 from assistant.retrieval import HybridRetriever
+from assistant.scope import Scope, Versions, resolve_scope
 from assistant.settings import Settings
-from assistant.support import CascadeJudge, EmbeddingJudge, LexicalJudge, LLMJudge
+from assistant.support import CascadeJudge, EmbeddingJudge, LexicalJudge, LLMJudge, evidence_of, quoted_position
 from index.corpus import detect_language
 from index.ids import find_arxiv_ids
 from index.embedders import load_embedder
@@ -59,15 +61,16 @@ class Assistant:
         self.paper_count = len(self.retriever.paper_ids())
 
     def ask(self, question: str, history: list[dict] | None = None, language: str | None = None,
-            top_k: int | None = None) -> Answer:
+            top_k: int | None = None, papers: list[str] | None = None, versions: Versions = "newest") -> Answer:
         """The whole answer at once (the last event of :meth:`stream`)."""
-        for event in self.stream(question, history, language, top_k):
+        for event in self.stream(question, history, language, top_k, papers, versions):
             if isinstance(event, AnswerDone):
                 return event.answer
         raise AssertionError("stream ended without an answer")
 
     def stream(self, question: str, history: list[dict] | None = None, language: str | None = None,
-               top_k: int | None = None) -> Iterator[SourcesReady | TextDelta | AnswerDone]:
+               top_k: int | None = None, papers: list[str] | None = None,
+               versions: Versions = "newest") -> Iterator[SourcesReady | TextDelta | AnswerDone]:
         """Answer ``question`` given the chat so far.
 
         Args:
@@ -75,29 +78,39 @@ class Assistant:
             history: earlier ``{"role", "content"}`` messages; a follow-up is rewritten with them.
             language: ``"en"`` or ``"zh"`` for the answer; None follows the question's language.
             top_k: papers whose evidence is shown to the model (default: ``Settings.top_k``).
+            papers: arXiv IDs (base or versioned) to answer from, and only from (assistant/scope.py); None: all.
+                A follow-up stays in the scope it is given. An ID not in the collection is a ScopeError.
+            versions: what a base ID of ``papers`` means: its ``newest`` version or ``all`` of them.
 
         Yields:
             SourcesReady once retrieval is done, TextDelta pieces, then AnswerDone.
         """
         started = time.perf_counter()
+        scope = self.scope(papers, versions) if papers is not None else None
         question, notices = self._clean(question)
         language = language or detect_language(question)
         standalone = self.condense(question, self._bounded(history or []))
-        retrieval = self.retriever.retrieve(standalone, k=top_k or self.settings.top_k)
+        retrieval = self.retriever.retrieve(standalone, k=top_k or self.settings.top_k, scope=scope)
         timings = {"retrieval": _ms(started)}
         dropped: list[SentenceVerdict] = []
 
         def finish(text: str, reason: str | None, sources: list[Source], **extra) -> AnswerDone:
+            answer = Answer(question, standalone, text, reason is not None, abstention_reason=reason, sources=sources,
+                            notices=notices, timings_ms=timings, dropped=dropped,
+                            scope=list(scope.arxiv_ids) if scope else [], **extra)
+            confidence.flag_low_evidence(answer, self.retriever, self.settings, language)
             timings["total"] = _ms(started)
-            return AnswerDone(Answer(question, standalone, text, reason is not None, abstention_reason=reason,
-                                     sources=sources, notices=notices, timings_ms=timings, dropped=dropped, **extra))
+            return AnswerDone(answer)
 
         closest = _closest([(p.title, p.newest) for p in retrieval.papers], language)
-        if retrieval.missing_ids and not (set(find_arxiv_ids(standalone)) - set(retrieval.missing_ids)):
+        unreachable = retrieval.unreachable(question, standalone)
+        if unreachable:
+            reason, ids = unreachable
             yield SourcesReady([])
-            text = prompts.NOT_IN_COLLECTION[language].format(ids=", ".join(retrieval.missing_ids))
+            message = prompts.NOT_IN_COLLECTION if reason == "not_in_collection" else prompts.NOT_IN_SCOPE
+            text = message[language].format(ids=", ".join(ids))
             yield TextDelta(text)
-            yield finish(f"{text} {closest}", "not_in_collection", [])
+            yield finish(f"{text} {closest}", reason, [])
             return
         min_dense = self.settings.min_dense_score_zh if detect_language(question) == "zh" else \
             self.settings.min_dense_score_en
@@ -112,10 +125,10 @@ class Assistant:
             return
 
         top = retrieval.papers[0] if retrieval.papers else None
-        if top and len(top.versions) > 1 and versions.is_comparison(standalone):
+        if top and len(top.versions) > 1 and version_diff.is_comparison(standalone):
             # What differs between versions is computed, not generated: small models swap the numbers.
-            comparison = versions.compare(top, self.retriever, standalone)
-            composed, framing = versions.compose(comparison, language)
+            comparison = version_diff.compare(top, self.retriever, standalone)
+            composed, framing = version_diff.compose(comparison, language)
             sources, deltas = comparison.sources, iter([composed])
         else:
             sources = select_evidence(retrieval, self.retriever, standalone, self.settings.evidence_tokens)
@@ -171,7 +184,8 @@ class Assistant:
         if deltas is None and self.llm is not None:
             text, added = complete_numbers(standalone, text, sources, language)
             if added:
-                verdicts.append(SentenceVerdict(added, [sources[0].arxiv_id], True, "quoted"))
+                verdicts.append(SentenceVerdict(added, [sources[0].arxiv_id], True, "quoted",
+                                                evidence_of(added, sources[:1], "quoted")))
         cited = list(dict.fromkeys(cited + [c for v in verdicts for c in v.citations]))
         supported = {c: all(v.supported for v in verdicts if c in v.citations) for c in cited}
         yield finish(annotate(text, verdicts), None, sources, rejected_citations=rejected, sentences=verdicts,
@@ -210,7 +224,8 @@ class Assistant:
                 quote = f"“{sentence}” {prompts.QUOTE_MARK[detect_language(claim)]} [arXiv:{source.arxiv_id}]"
             if quote and not any(k.text == quote for k in kept):  # two claims near one sentence: quote it once
                 text = text.replace(verdict.text, quote, 1)
-                kept.append(SentenceVerdict(quote, [source.arxiv_id], True, "quoted"))
+                kept.append(SentenceVerdict(quote, [source.arxiv_id], True, "quoted",
+                                            [{"arxiv_id": source.arxiv_id, "index": source.sentences.index(sentence)}]))
             else:
                 text = _remove(text, verdict.text)
                 dropped.append(verdict)
@@ -224,6 +239,10 @@ class Assistant:
         if getattr(self, "_e5_judge", None) is None or len(self._e5_judge._vectors) > EMBEDDING_CACHE:
             self._e5_judge = EmbeddingJudge(self.embed_model)
         return self._e5_judge
+
+    def scope(self, papers: list[str], versions: Versions = "newest") -> Scope:
+        """The versions ``papers`` name in this collection (assistant/scope.py); a ScopeError says what is wrong."""
+        return resolve_scope(papers, self.retriever.versions_of, versions)
 
     def answerable(self, question: str, sources: list[Source], retrieval) -> bool:
         """Does the evidence shown state what the question asks? Decides between a quoted answer and abstaining."""
@@ -261,11 +280,12 @@ class Assistant:
             judged = _without_titles(claim, [by_id[c].title for c in cited])
             if not judged:
                 supported, method = True, "title"
-            elif _verbatim(judged, evidence):
+            elif quoted_position(judged, evidence) is not None:
                 supported, method = True, "quoted"  # the evidence itself: nothing to judge
             else:
                 supported, method = judge.decide(judged, evidence)
-            verdicts.append(SentenceVerdict(sentence, cited, bool(supported), method))
+            found = evidence_of(judged, [by_id[c] for c in cited], method, judge) if supported else []
+            verdicts.append(SentenceVerdict(sentence, cited, bool(supported), method, found))
         return verdicts
 
     @staticmethod
@@ -277,8 +297,10 @@ class Assistant:
         # The source whose best sentence is closest, then one verdict: the model judges once, not per source.
         embedding = next(j for j in judge.judges if isinstance(j, EmbeddingJudge))
         ranked = sorted(sources, key=lambda s: -embedding.similarity(claim, [s.title, *s.sentences]))
-        if ranked and judge.decide(claim, [ranked[0].title, *ranked[0].sentences])[0]:
-            return SentenceVerdict(sentence, [ranked[0].arxiv_id], True, "attributed")
+        supported, method = judge.decide(claim, [ranked[0].title, *ranked[0].sentences]) if ranked else (None, "")
+        if supported:
+            return SentenceVerdict(sentence, [ranked[0].arxiv_id], True, "attributed",
+                                   evidence_of(claim, ranked[:1], method, judge))
         return SentenceVerdict(sentence, [], False, "uncited")
 
     def condense(self, question: str, history: list[dict]) -> str:
@@ -451,15 +473,6 @@ def is_refusal(text: str) -> bool:
     """Every sentence of ``text`` only says the evidence does not answer ("没有关于X的论文。", "No paper ...")."""
     sentences = [strip_citations(s).strip() for s in split_answer_sentences(text.strip())]
     return bool(sentences) and all(_REFUSAL_RE.search(s) for s in sentences)
-
-
-_QUOTE_CHARS_RE = re.compile(r"[“”\"'「」『』\s]|[（(](?:quoted|原文)[)）]")
-
-
-def _verbatim(claim: str, evidence: list[str]) -> bool:
-    """The claim is one of the evidence sentences (or a part of one), as written: a quote."""
-    core = _QUOTE_CHARS_RE.sub("", claim).strip(":：-–—。.,，;；")
-    return len(core) >= 8 and any(core in _QUOTE_CHARS_RE.sub("", e) for e in evidence)
 
 
 def _without_titles(claim: str, titles: list[str]) -> str:
