@@ -5,7 +5,8 @@ give ("How many GPUs did X train on?"). Retrieval then finds the right paper
 with a high score, so retrieval scores cannot tell; what can is whether the
 evidence holds the *kind* of fact asked and the question's specific terms:
 
-* a question that asks for a quantity needs a number in the evidence shown,
+* a question that asks for a quantity needs a number in the evidence shown (for a count or a metric it knows,
+  assistant/asked.py: that number written with the thing counted or the metric),
   one that asks for a name needs a name;
 * the question's technical terms (acronyms, names, words with digits: GPU,
   MOS, kbps, batch) that the whole paper never mentions are facts it does not
@@ -21,6 +22,7 @@ import re
 
 from assistant.answer import Source
 from assistant.evidence import HAS_NAME_RE, HAS_NUMBER_RE, NAME_RE
+from assistant.asked import asked_quantity
 from index.ids import NEW_STYLE_ID
 
 # Latin terms a question may use for a field or a task, which the summaries write in Chinese (语音识别 for ASR).
@@ -71,7 +73,10 @@ def answerability(question: str, sources: list[Source], paper_text: dict[str, st
     if not sources or not sources[0].sentences:
         return 0.0
     shown = " ".join(sources[0].sentences)
-    if ASKS_NUMBER_RE.search(question) and not _DIGIT_RE.search(shown):
+    asked = asked_quantity(question)
+    if asked is not None and not asked.stated_in(sources[0].sentences):
+        return 0.0  # a count or a metric's value that the summary does not state (assistant/asked.py)
+    if asked is None and ASKS_NUMBER_RE.search(question) and not _DIGIT_RE.search(shown):
         return 0.0
     if NAME_RE.search(question) and not HAS_NAME_RE.search(f"{sources[0].title} {shown}"):
         return 0.0

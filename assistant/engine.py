@@ -25,6 +25,8 @@ from assistant.citations import Citation, normalize_citations, sentence_citation
     strip_citations
 from assistant.answerability import ASKS_NUMBER_RE, answerability, specific_terms
 from assistant.evidence import HAS_NUMBER_RE, select_evidence
+from assistant.asked import a_title_answers, asked_quantity, is_multi_part
+from assistant.draft import strip_echo
 from assistant.retrieval import HybridRetriever
 from assistant.scope import Scope, Versions, resolve_scope
 from assistant.settings import Settings
@@ -135,6 +137,14 @@ class Assistant:
             deltas, framing = None, []
         timings["evidence"] = _ms(started)
         yield SourcesReady(sources)
+        asked = asked_quantity(standalone)
+        if deltas is None and asked and sources and not asked.stated_in(sources[0].sentences):
+            # "OpusLM 支持多少种语言？" finds OpusLM, whose summary has numbers but not that one: whatever the
+            # model writes (a quote, a nearby figure) would not answer. Another part of the question still may.
+            if not is_multi_part(standalone):
+                yield finish(self._abstention(sources, language, prompts.NOT_STATED), "no_answer", sources)
+                return
+            notices.append(prompts.NOT_STATED[language])
         if self.llm is None and deltas is None and not self.answerable(standalone, sources, retrieval):
             # Without a model nothing else can tell that the paper found does not give the fact asked.
             yield finish(self._abstention(sources, language), "no_answer", sources)
@@ -155,14 +165,14 @@ class Assistant:
             raw = prompts.NO_ANSWER  # "没有关于X的论文。" is the model's NO_ANSWER in its own words
             text, cited, rejected, verdicts = "", [], [], []
         else:
-            text, cited, rejected = normalize_citations(raw.strip(), [s.arxiv_id for s in sources])
+            text, cited, rejected = normalize_citations(strip_echo(raw, sources).strip(), [s.arxiv_id for s in sources])
             verdicts = self.verify(text, sources, framing)
             may_quote = bool(sources) and self.answerable(standalone, sources, retrieval)
             text, verdicts, dropped[:] = self.repair(text, verdicts, sources, may_quote)
             if dropped:
                 notices.append(prompts.DROPPED[language].format(count=len(dropped)))
         timings["verification"] = _ms(started)
-        if not any(v.supported for v in verdicts):
+        if not any(v.supported and self._answers(v, standalone) for v in verdicts):
             reason = "no_answer" if prompts.NO_ANSWER in raw else "unsupported"
             if may_quote is None:  # the model refused: overruled only on positive signs the evidence answers
                 may_quote = bool(sources) and self.answerable(standalone, sources, retrieval) and bool(
@@ -271,7 +281,10 @@ class Assistant:
                 continue
             cited, carried = list(dict.fromkeys(cited or carried)), []
             if not cited:
-                if not claim.endswith((":", "：")):
+                named = [s.arxiv_id for s in sources if not _without_titles(claim, [s.title])]
+                if named:  # the rest of a title split at its "?": it names a paper, it states nothing
+                    verdicts.append(SentenceVerdict(sentence, named[:1], True, "title"))
+                elif not claim.endswith((":", "：")):
                     verdicts.append(self._attribute(sentence, claim, sources, judge))
                 continue
             # The model saw each paper's title with its sentences: both are evidence. A cited title inside the
@@ -287,6 +300,14 @@ class Assistant:
             found = evidence_of(judged, [by_id[c] for c in cited], method, judge) if supported else []
             verdicts.append(SentenceVerdict(sentence, cited, bool(supported), method, found))
         return verdicts
+
+    @staticmethod
+    def _answers(verdict: SentenceVerdict, question: str) -> bool:
+        """Does a supported sentence answer? A bare title ("[arXiv:…] <title>") does only when the question asks
+        to identify work ("Which system …?"): after "What did X change?" it answers nothing.
+        (Also requiring the title to be of a top-ranked paper was measured and dropped: the model's pick among
+        the titles shown was the right one more often than the ranking's.)"""
+        return verdict.method != "title" or a_title_answers(question)
 
     @staticmethod
     def _attribute(sentence: str, claim: str, sources: list[Source], judge: CascadeJudge) -> SentenceVerdict:
@@ -476,7 +497,11 @@ def is_refusal(text: str) -> bool:
 
 
 def _without_titles(claim: str, titles: list[str]) -> str:
-    """``claim`` with the cited papers' titles taken out (case and spacing ignored)."""
+    """``claim`` with the cited papers' titles taken out (case and spacing ignored); empty when the claim is only
+    a piece of a title (a title with a "?" in it is split into two "sentences")."""
+    core = " ".join(claim.strip(" -–—:：.。").split()).casefold()
+    if core and any(core in " ".join(title.split()).casefold() for title in titles):
+        return ""
     for title in titles:
         pattern = r"\s+".join(re.escape(word) for word in title.split())
         claim = re.sub(pattern, " ", claim, flags=re.IGNORECASE) if pattern else claim

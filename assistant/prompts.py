@@ -50,6 +50,11 @@ ABSTAIN = {
     "en": "The collection does not answer this question.",
     "zh": "本文集中的论文没有回答这个问题。",
 }
+NOT_STATED = {
+    "en": "The papers found do not state the figure this question asks for.",
+    "zh": "找到的论文没有给出这个问题所问的具体数值。",
+}
+"""When the question asks for a quantity (a count, a metric's value, a rank) that the best paper's summary lacks."""
 UNSUPPORTED = {
     "en": "The answer the model wrote is not supported by the evidence it cites, so it is not shown.",
     "zh": "模型写出的回答没有得到所引证据的支持，因此不予显示。",

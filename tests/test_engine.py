@@ -188,14 +188,15 @@ def test_citation_to_unretrieved_paper_is_removed_and_recorded(bundled_index, e5
 
 
 def test_sentinel_reply_becomes_an_abstention_with_closest_papers(bundled_index, e5):
-    answer = scripted(bundled_index, e5, "NO_ANSWER").ask("How many GPUs did the XY-Tokenizer paper use?")
+    answer = scripted(bundled_index, e5, "NO_ANSWER").ask("Which GPU cluster was the XY-Tokenizer trained on?")
     assert answer.abstained and answer.citations == []
     assert answer.text.startswith("The collection does not answer this question.") and "2506.23325v1" in answer.text
 
 
 def test_unsupported_draft_on_a_question_the_evidence_does_not_answer_abstains(bundled_index, e5):
+    # (a count of GPUs would be refused before the model writes: tests/test_asked.py)
     answer = scripted(bundled_index, e5, "It trained on 64 A100 GPUs [arXiv:2506.23325v1].").ask(
-        "How many GPUs did the XY-Tokenizer paper train on?")
+        "Which GPU cluster was the XY-Tokenizer trained on?")
     assert answer.abstained and answer.citations == [] and answer.abstention_reason == "unsupported"
     assert "64" not in answer.text
     assert answer.text.startswith("The answer the model wrote is not supported") and "2506.23325v1" in answer.text
