@@ -24,9 +24,10 @@ from assistant.backends import backend_location, load_llm
 from assistant.citations import Citation, normalize_citations, sentence_citations, split_answer_sentences, \
     strip_citations
 from assistant.answerability import ASKS_NUMBER_RE, answerability, specific_terms
-from assistant.evidence import HAS_NUMBER_RE, select_evidence
+from assistant.evidence import select_evidence
 from assistant.asked import a_title_answers, asked_quantity, is_multi_part
-from assistant.draft import strip_echo
+from assistant.draft import annotate, complete_numbers, extractive_answer, is_filler, is_refusal, quoted_answer, \
+    remove_sentence, strip_echo, without_titles
 from assistant.retrieval import HybridRetriever
 from assistant.scope import Scope, Versions, resolve_scope
 from assistant.settings import Settings
@@ -237,7 +238,7 @@ class Assistant:
                 kept.append(SentenceVerdict(quote, [source.arxiv_id], True, "quoted",
                                             [{"arxiv_id": source.arxiv_id, "index": source.sentences.index(sentence)}]))
             else:
-                text = _remove(text, verdict.text)
+                text = remove_sentence(text, verdict.text)
                 dropped.append(verdict)
         return text, kept, dropped
 
@@ -275,13 +276,13 @@ class Assistant:
             claim = strip_citations(sentence).strip()
             if any(sentence in line for line in framing):
                 continue
-            if _is_filler(claim):
+            if is_filler(claim):
                 # "是的，有。[arXiv:…] OpusLM 提供了…": the citation belongs to the claim that follows.
                 carried += cited
                 continue
             cited, carried = list(dict.fromkeys(cited or carried)), []
             if not cited:
-                named = [s.arxiv_id for s in sources if not _without_titles(claim, [s.title])]
+                named = [s.arxiv_id for s in sources if not without_titles(claim, [s.title])]
                 if named:  # the rest of a title split at its "?": it names a paper, it states nothing
                     verdicts.append(SentenceVerdict(sentence, named[:1], True, "title"))
                 elif not claim.endswith((":", "：")):
@@ -290,7 +291,7 @@ class Assistant:
             # The model saw each paper's title with its sentences: both are evidence. A cited title inside the
             # claim only names the paper ("[arXiv:X] <title> uses ..."); its words must not vouch for the rest.
             evidence = [x for c in cited for x in (by_id[c].title, *by_id[c].sentences)]
-            judged = _without_titles(claim, [by_id[c].title for c in cited])
+            judged = without_titles(claim, [by_id[c].title for c in cited])
             if not judged:
                 supported, method = True, "title"
             elif quoted_position(judged, evidence) is not None:
@@ -407,11 +408,6 @@ def _closest(papers: list[tuple[str, str]], language: str) -> str:
     return prompts.CLOSEST[language].format(papers="; ".join(names)) if names else ""
 
 
-def _is_filler(claim: str) -> bool:
-    """"Yes." / "是的，有。": no content of its own to check."""
-    return len(re.findall(r"[\u3400-\u9fffA-Za-z0-9]", claim)) <= 4
-
-
 def is_follow_up(question: str) -> bool:
     """A message that refers back ("it", "这篇", ...) or is too short to stand alone, and names no paper ID."""
     return bool(_FOLLOW_UP_RE.search(question) or len(question) < 25) and not find_arxiv_ids(question)
@@ -436,32 +432,6 @@ def condense(question: str, history: list[dict],
     return f"{question[:max(max_chars - len(context) - 3, 0)]} ({context})"
 
 
-EXTRACTIVE_SCORE_RATIO = 0.8
-"""A paper joins the extractive answer only when it scored close to the best one."""
-
-
-def extractive_answer(sources: list[Source], language: str) -> str:
-    """No LLM: the title and best evidence sentence of the leading papers, each cited."""
-    lines = [prompts.EXTRACTIVE_INTRO[language]]
-    best = max((s.score for s in sources), default=0.0)
-    for source in sources[:3]:
-        if source.sentences and source.score >= EXTRACTIVE_SCORE_RATIO * best:
-            lines.append(f"- {source.title}: {source.sentences[0]} [arXiv:{source.arxiv_id}]")
-    return "\n".join(lines)
-
-
-def annotate(text: str, verdicts: list[SentenceVerdict]) -> str:
-    """Mark unsupported sentences and add the citations found for uncited ones."""
-    for verdict in verdicts:
-        if verdict.text not in text:
-            continue
-        if not verdict.supported:
-            text = text.replace(verdict.text, verdict.text + prompts.UNSUPPORTED_MARK, 1)
-        elif verdict.method == "attributed":
-            text = text.replace(verdict.text, f"{verdict.text} [arXiv:{verdict.citations[0]}]", 1)
-    return text
-
-
 EMBEDDING_CACHE = 20_000
 """Evidence sentences whose e5 vectors the support judge keeps (about 30 MB at 384 floats each)."""
 JUDGE_CONTEXT = 2048
@@ -472,64 +442,6 @@ LEADING_SCORE_RATIO = 0.9
 """A paper whose fused score is within this ratio of the best one leads the ranking (repair quotes only those)."""
 QUOTE_SIMILARITY = 0.84
 """e5 similarity from which an unsupported sentence is taken to restate an evidence sentence (then quoted)."""
-
-
-def quoted_answer(sources: list[Source], language: str) -> str:
-    """The top paper's two sentences that best answer the question, quoted with its title and ID."""
-    top = sources[0]
-    lines = [prompts.QUOTED_INTRO[language]]
-    lines += [f"- {top.title}: “{sentence}” [arXiv:{top.arxiv_id}]" if not n else f"- “{sentence}” [arXiv:{top.arxiv_id}]"
-              for n, sentence in enumerate(top.sentences[:2])]
-    return "\n".join(lines)
-
-
-_REFUSAL_RE = re.compile(
-    r"^(?:no (?:paper|work|study|evidence)|there (?:is|are) no (?:paper|work|study)|the evidence does not|"
-    r"(?:this|the) (?:paper|collection|summary) does not (?:mention|state|say|provide)|"
-    r"(?:没有|并没有|未找到|找不到|不存在)[^。！？]{0,40}(?:论文|研究|工作|信息|内容|提及|提到|说明)|"
-    r"(?:证据|摘要|论文)?(?:中)?(?:没有|未)(?:提及|提到|说明|给出))", re.IGNORECASE)
-
-
-def is_refusal(text: str) -> bool:
-    """Every sentence of ``text`` only says the evidence does not answer ("没有关于X的论文。", "No paper ...")."""
-    sentences = [strip_citations(s).strip() for s in split_answer_sentences(text.strip())]
-    return bool(sentences) and all(_REFUSAL_RE.search(s) for s in sentences)
-
-
-def _without_titles(claim: str, titles: list[str]) -> str:
-    """``claim`` with the cited papers' titles taken out (case and spacing ignored); empty when the claim is only
-    a piece of a title (a title with a "?" in it is split into two "sentences")."""
-    core = " ".join(claim.strip(" -–—:：.。").split()).casefold()
-    if core and any(core in " ".join(title.split()).casefold() for title in titles):
-        return ""
-    for title in titles:
-        pattern = r"\s+".join(re.escape(word) for word in title.split())
-        claim = re.sub(pattern, " ", claim, flags=re.IGNORECASE) if pattern else claim
-    return " ".join(claim.split()) if re.search(r"[\u3400-\u9fffA-Za-z]{2}", claim.replace(":", "")) else ""
-
-
-def complete_numbers(question: str, text: str, sources: list[Source], language: str) -> tuple[str, str | None]:
-    """When the question asks for a number and the answer gives none, add the top paper's best sentence with one.
-
-    Small models restate what a paper does and leave out the figure that was asked. The evidence sentences are
-    ranked for the question with numbers first (assistant/evidence.py), so the first one holding a digit is
-    the figure asked for; it is added as a quote, cited. Returns the text and the sentence added (or None).
-    """
-    if not sources or not ASKS_NUMBER_RE.search(question) or HAS_NUMBER_RE.search(strip_citations(text)):
-        return text, None
-    top = sources[0]
-    sentence = next((x for x in top.sentences if HAS_NUMBER_RE.search(x)), None)
-    if sentence is None:
-        return text, None
-    quote = f"“{sentence}” {prompts.QUOTE_MARK[language]} [arXiv:{top.arxiv_id}]"
-    return f"{text}\n{quote}", quote
-
-
-def _remove(text: str, sentence: str) -> str:
-    """``text`` without ``sentence``; a line left empty (or holding only a list marker) goes too."""
-    text = text.replace(sentence, "", 1)
-    lines = [line.rstrip() for line in text.splitlines()]
-    return "\n".join(line for line in lines if re.search(r"\w", line)).strip()
 
 
 def _ms(started: float) -> float:
