@@ -41,6 +41,11 @@ class SentenceVerdict:
     citation and the checks found the supporting source; ``uncited`` when none supports it; ``quoted`` when
     the sentence is a quote of the evidence (a repaired sentence or a quoted answer); ``title`` when it only
     names a cited paper by its title."""
+    evidence: list[dict] = field(default_factory=list)
+    """The evidence sentences that support it, as ``{"arxiv_id", "index"}`` into that source's ``sentences``,
+    as the check that decided matched them: the sentences holding its numbers and names (``lexical``), the
+    nearest sentence by e5 similarity (``embedding``, and ``llm``, whose yes/no points at no sentence), the
+    sentence it quotes (``quoted``). Empty when nothing supports it (and for ``title``)."""
 
 
 @dataclass
@@ -50,7 +55,8 @@ class Answer:
     text: str
     abstained: bool
     abstention_reason: str | None = None
-    """``not_in_collection`` (a named ID), ``off_topic`` (retrieval found nothing close), ``no_answer``
+    """``not_in_collection`` (a named ID), ``outside_scope`` (the IDs named are not among the papers the question
+    was limited to), ``off_topic`` (retrieval found nothing close), ``no_answer``
     (the model's sentinel) or ``unsupported`` (no sentence passed the support check); None when answered."""
     citations: list[Citation] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
@@ -63,6 +69,13 @@ class Answer:
     quoted: bool = False
     """The model's draft failed the support check and the answer quotes the evidence instead (labelled)."""
     timings_ms: dict[str, float] = field(default_factory=dict)
+    scope: list[str] = field(default_factory=list)
+    """The versions the question was limited to (assistant/scope.py); empty when it was not."""
+    low_evidence: bool = False
+    """The evidence behind the answer is weak: the best source matches the question only loosely, or part of
+    what the model wrote is unsupported (assistant/confidence.py); a notice says which."""
+    evidence_score: float | None = None
+    """Best e5 similarity of the question to a chunk of the sources shown (what ``low_evidence`` compares)."""
 
     @property
     def supported_sentences(self) -> int:
@@ -79,11 +92,14 @@ class Answer:
             "citations": [{"arxiv_id": c.arxiv_id, "supported": c.supported} for c in self.citations],
             "sources": [s.as_dict() for s in self.sources],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
-            "sentences": [{"text": s.text, "citations": s.citations, "supported": s.supported, "method": s.method}
-                          for s in self.sentences],
+            "sentences": [{"text": s.text, "citations": s.citations, "supported": s.supported, "method": s.method,
+                           "evidence": s.evidence} for s in self.sentences],
             "rejected_citations": self.rejected_citations,
             "notices": self.notices,
             "quoted": self.quoted,
+            "low_evidence": self.low_evidence,
+            "evidence_score": None if self.evidence_score is None else round(self.evidence_score, 4),
+            "scope": self.scope,
             "dropped_sentences": [{"text": s.text, "citations": s.citations, "method": s.method}
                                   for s in self.dropped],
         }

@@ -354,6 +354,27 @@ def lexical_support(sentence: str, evidence: str) -> SupportVerdict:
     )
 
 
+def lexical_evidence(claim: str, sentences: list[str]) -> list[int]:
+    """Positions of the fewest ``sentences`` that together hold the claim's numbers and terms, best first.
+
+    The claim's items are those :func:`lexical_support` checks; each sentence is checked on its own, and
+    sentences are taken greedily, the one holding most of the items still uncovered first (earlier ones win a
+    tie: evidence comes best first). Items no single sentence holds are left uncovered. Empty when the claim
+    has no items.
+    """
+    holds = [set(verdict.checked) - set(verdict.missing)
+             for verdict in (lexical_support(claim, sentence) for sentence in sentences)]
+    wanted = set().union(*holds) if holds else set()
+    chosen: list[int] = []
+    while wanted:
+        best = max(range(len(holds)), key=lambda i: (len(holds[i] & wanted), -i))
+        if not holds[best] & wanted:
+            break
+        chosen.append(best)
+        wanted -= holds[best]
+    return chosen
+
+
 def checkable_items(text: str) -> set[str]:
     """The numbers (by value) and names of ``text`` that :func:`lexical_support` would look for, as keys.
 

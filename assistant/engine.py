@@ -17,18 +17,21 @@ from collections.abc import Iterator
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.llms import LLM, ChatMessage
 
-from assistant import prompts, versions
+from assistant import confidence, prompts
+from assistant import versions as version_diff
 from assistant.answer import Answer, AnswerDone, SentenceVerdict, Source, SourcesReady, TextDelta
 from assistant.backends import backend_location, load_llm
 from assistant.citations import Citation, normalize_citations, sentence_citations, split_answer_sentences, \
     strip_citations
 from assistant.answerability import ASKS_NUMBER_RE, answerability, specific_terms
-from assistant.evidence import HAS_NUMBER_RE, select_evidence
+from assistant.evidence import select_evidence
 from assistant.asked import a_title_answers, asked_quantity, is_multi_part
-from assistant.draft import strip_echo
+from assistant.draft import annotate, complete_numbers, extractive_answer, is_filler, is_refusal, quoted_answer, \
+    remove_sentence, strip_echo, without_titles
 from assistant.retrieval import HybridRetriever
+from assistant.scope import Scope, Versions, resolve_scope
 from assistant.settings import Settings
-from assistant.support import CascadeJudge, EmbeddingJudge, LexicalJudge, LLMJudge
+from assistant.support import CascadeJudge, EmbeddingJudge, LexicalJudge, LLMJudge, evidence_of, quoted_position
 from index.corpus import detect_language
 from index.ids import find_arxiv_ids
 from index.embedders import load_embedder
@@ -61,15 +64,16 @@ class Assistant:
         self.paper_count = len(self.retriever.paper_ids())
 
     def ask(self, question: str, history: list[dict] | None = None, language: str | None = None,
-            top_k: int | None = None) -> Answer:
+            top_k: int | None = None, papers: list[str] | None = None, versions: Versions = "newest") -> Answer:
         """The whole answer at once (the last event of :meth:`stream`)."""
-        for event in self.stream(question, history, language, top_k):
+        for event in self.stream(question, history, language, top_k, papers, versions):
             if isinstance(event, AnswerDone):
                 return event.answer
         raise AssertionError("stream ended without an answer")
 
     def stream(self, question: str, history: list[dict] | None = None, language: str | None = None,
-               top_k: int | None = None) -> Iterator[SourcesReady | TextDelta | AnswerDone]:
+               top_k: int | None = None, papers: list[str] | None = None,
+               versions: Versions = "newest") -> Iterator[SourcesReady | TextDelta | AnswerDone]:
         """Answer ``question`` given the chat so far.
 
         Args:
@@ -77,29 +81,39 @@ class Assistant:
             history: earlier ``{"role", "content"}`` messages; a follow-up is rewritten with them.
             language: ``"en"`` or ``"zh"`` for the answer; None follows the question's language.
             top_k: papers whose evidence is shown to the model (default: ``Settings.top_k``).
+            papers: arXiv IDs (base or versioned) to answer from, and only from (assistant/scope.py); None: all.
+                A follow-up stays in the scope it is given. An ID not in the collection is a ScopeError.
+            versions: what a base ID of ``papers`` means: its ``newest`` version or ``all`` of them.
 
         Yields:
             SourcesReady once retrieval is done, TextDelta pieces, then AnswerDone.
         """
         started = time.perf_counter()
+        scope = self.scope(papers, versions) if papers is not None else None
         question, notices = self._clean(question)
         language = language or detect_language(question)
         standalone = self.condense(question, self._bounded(history or []))
-        retrieval = self.retriever.retrieve(standalone, k=top_k or self.settings.top_k)
+        retrieval = self.retriever.retrieve(standalone, k=top_k or self.settings.top_k, scope=scope)
         timings = {"retrieval": _ms(started)}
         dropped: list[SentenceVerdict] = []
 
         def finish(text: str, reason: str | None, sources: list[Source], **extra) -> AnswerDone:
+            answer = Answer(question, standalone, text, reason is not None, abstention_reason=reason, sources=sources,
+                            notices=notices, timings_ms=timings, dropped=dropped,
+                            scope=list(scope.arxiv_ids) if scope else [], **extra)
+            confidence.flag_low_evidence(answer, self.retriever, self.settings, language)
             timings["total"] = _ms(started)
-            return AnswerDone(Answer(question, standalone, text, reason is not None, abstention_reason=reason,
-                                     sources=sources, notices=notices, timings_ms=timings, dropped=dropped, **extra))
+            return AnswerDone(answer)
 
         closest = _closest([(p.title, p.newest) for p in retrieval.papers], language)
-        if retrieval.missing_ids and not (set(find_arxiv_ids(standalone)) - set(retrieval.missing_ids)):
+        unreachable = retrieval.unreachable(question, standalone)
+        if unreachable:
+            reason, ids = unreachable
             yield SourcesReady([])
-            text = prompts.NOT_IN_COLLECTION[language].format(ids=", ".join(retrieval.missing_ids))
+            message = prompts.NOT_IN_COLLECTION if reason == "not_in_collection" else prompts.NOT_IN_SCOPE
+            text = message[language].format(ids=", ".join(ids))
             yield TextDelta(text)
-            yield finish(f"{text} {closest}", "not_in_collection", [])
+            yield finish(f"{text} {closest}", reason, [])
             return
         min_dense = self.settings.min_dense_score_zh if detect_language(question) == "zh" else \
             self.settings.min_dense_score_en
@@ -114,10 +128,10 @@ class Assistant:
             return
 
         top = retrieval.papers[0] if retrieval.papers else None
-        if top and len(top.versions) > 1 and versions.is_comparison(standalone):
+        if top and len(top.versions) > 1 and version_diff.is_comparison(standalone):
             # What differs between versions is computed, not generated: small models swap the numbers.
-            comparison = versions.compare(top, self.retriever, standalone)
-            composed, framing = versions.compose(comparison, language)
+            comparison = version_diff.compare(top, self.retriever, standalone)
+            composed, framing = version_diff.compose(comparison, language)
             sources, deltas = comparison.sources, iter([composed])
         else:
             sources = select_evidence(retrieval, self.retriever, standalone, self.settings.evidence_tokens)
@@ -181,7 +195,8 @@ class Assistant:
         if deltas is None and self.llm is not None:
             text, added = complete_numbers(standalone, text, sources, language)
             if added:
-                verdicts.append(SentenceVerdict(added, [sources[0].arxiv_id], True, "quoted"))
+                verdicts.append(SentenceVerdict(added, [sources[0].arxiv_id], True, "quoted",
+                                                evidence_of(added, sources[:1], "quoted")))
         cited = list(dict.fromkeys(cited + [c for v in verdicts for c in v.citations]))
         supported = {c: all(v.supported for v in verdicts if c in v.citations) for c in cited}
         yield finish(annotate(text, verdicts), None, sources, rejected_citations=rejected, sentences=verdicts,
@@ -220,9 +235,10 @@ class Assistant:
                 quote = f"“{sentence}” {prompts.QUOTE_MARK[detect_language(claim)]} [arXiv:{source.arxiv_id}]"
             if quote and not any(k.text == quote for k in kept):  # two claims near one sentence: quote it once
                 text = text.replace(verdict.text, quote, 1)
-                kept.append(SentenceVerdict(quote, [source.arxiv_id], True, "quoted"))
+                kept.append(SentenceVerdict(quote, [source.arxiv_id], True, "quoted",
+                                            [{"arxiv_id": source.arxiv_id, "index": source.sentences.index(sentence)}]))
             else:
-                text = _remove(text, verdict.text)
+                text = remove_sentence(text, verdict.text)
                 dropped.append(verdict)
         return text, kept, dropped
 
@@ -234,6 +250,10 @@ class Assistant:
         if getattr(self, "_e5_judge", None) is None or len(self._e5_judge._vectors) > EMBEDDING_CACHE:
             self._e5_judge = EmbeddingJudge(self.embed_model)
         return self._e5_judge
+
+    def scope(self, papers: list[str], versions: Versions = "newest") -> Scope:
+        """The versions ``papers`` name in this collection (assistant/scope.py); a ScopeError says what is wrong."""
+        return resolve_scope(papers, self.retriever.versions_of, versions)
 
     def answerable(self, question: str, sources: list[Source], retrieval) -> bool:
         """Does the evidence shown state what the question asks? Decides between a quoted answer and abstaining."""
@@ -256,13 +276,13 @@ class Assistant:
             claim = strip_citations(sentence).strip()
             if any(sentence in line for line in framing):
                 continue
-            if _is_filler(claim):
+            if is_filler(claim):
                 # "是的，有。[arXiv:…] OpusLM 提供了…": the citation belongs to the claim that follows.
                 carried += cited
                 continue
             cited, carried = list(dict.fromkeys(cited or carried)), []
             if not cited:
-                named = [s.arxiv_id for s in sources if not _without_titles(claim, [s.title])]
+                named = [s.arxiv_id for s in sources if not without_titles(claim, [s.title])]
                 if named:  # the rest of a title split at its "?": it names a paper, it states nothing
                     verdicts.append(SentenceVerdict(sentence, named[:1], True, "title"))
                 elif not claim.endswith((":", "：")):
@@ -271,14 +291,15 @@ class Assistant:
             # The model saw each paper's title with its sentences: both are evidence. A cited title inside the
             # claim only names the paper ("[arXiv:X] <title> uses ..."); its words must not vouch for the rest.
             evidence = [x for c in cited for x in (by_id[c].title, *by_id[c].sentences)]
-            judged = _without_titles(claim, [by_id[c].title for c in cited])
+            judged = without_titles(claim, [by_id[c].title for c in cited])
             if not judged:
                 supported, method = True, "title"
-            elif _verbatim(judged, evidence):
+            elif quoted_position(judged, evidence) is not None:
                 supported, method = True, "quoted"  # the evidence itself: nothing to judge
             else:
                 supported, method = judge.decide(judged, evidence)
-            verdicts.append(SentenceVerdict(sentence, cited, bool(supported), method))
+            found = evidence_of(judged, [by_id[c] for c in cited], method, judge) if supported else []
+            verdicts.append(SentenceVerdict(sentence, cited, bool(supported), method, found))
         return verdicts
 
     @staticmethod
@@ -298,8 +319,10 @@ class Assistant:
         # The source whose best sentence is closest, then one verdict: the model judges once, not per source.
         embedding = next(j for j in judge.judges if isinstance(j, EmbeddingJudge))
         ranked = sorted(sources, key=lambda s: -embedding.similarity(claim, [s.title, *s.sentences]))
-        if ranked and judge.decide(claim, [ranked[0].title, *ranked[0].sentences])[0]:
-            return SentenceVerdict(sentence, [ranked[0].arxiv_id], True, "attributed")
+        supported, method = judge.decide(claim, [ranked[0].title, *ranked[0].sentences]) if ranked else (None, "")
+        if supported:
+            return SentenceVerdict(sentence, [ranked[0].arxiv_id], True, "attributed",
+                                   evidence_of(claim, ranked[:1], method, judge))
         return SentenceVerdict(sentence, [], False, "uncited")
 
     def condense(self, question: str, history: list[dict]) -> str:
@@ -385,11 +408,6 @@ def _closest(papers: list[tuple[str, str]], language: str) -> str:
     return prompts.CLOSEST[language].format(papers="; ".join(names)) if names else ""
 
 
-def _is_filler(claim: str) -> bool:
-    """"Yes." / "是的，有。": no content of its own to check."""
-    return len(re.findall(r"[\u3400-\u9fffA-Za-z0-9]", claim)) <= 4
-
-
 def is_follow_up(question: str) -> bool:
     """A message that refers back ("it", "这篇", ...) or is too short to stand alone, and names no paper ID."""
     return bool(_FOLLOW_UP_RE.search(question) or len(question) < 25) and not find_arxiv_ids(question)
@@ -414,32 +432,6 @@ def condense(question: str, history: list[dict],
     return f"{question[:max(max_chars - len(context) - 3, 0)]} ({context})"
 
 
-EXTRACTIVE_SCORE_RATIO = 0.8
-"""A paper joins the extractive answer only when it scored close to the best one."""
-
-
-def extractive_answer(sources: list[Source], language: str) -> str:
-    """No LLM: the title and best evidence sentence of the leading papers, each cited."""
-    lines = [prompts.EXTRACTIVE_INTRO[language]]
-    best = max((s.score for s in sources), default=0.0)
-    for source in sources[:3]:
-        if source.sentences and source.score >= EXTRACTIVE_SCORE_RATIO * best:
-            lines.append(f"- {source.title}: {source.sentences[0]} [arXiv:{source.arxiv_id}]")
-    return "\n".join(lines)
-
-
-def annotate(text: str, verdicts: list[SentenceVerdict]) -> str:
-    """Mark unsupported sentences and add the citations found for uncited ones."""
-    for verdict in verdicts:
-        if verdict.text not in text:
-            continue
-        if not verdict.supported:
-            text = text.replace(verdict.text, verdict.text + prompts.UNSUPPORTED_MARK, 1)
-        elif verdict.method == "attributed":
-            text = text.replace(verdict.text, f"{verdict.text} [arXiv:{verdict.citations[0]}]", 1)
-    return text
-
-
 EMBEDDING_CACHE = 20_000
 """Evidence sentences whose e5 vectors the support judge keeps (about 30 MB at 384 floats each)."""
 JUDGE_CONTEXT = 2048
@@ -450,73 +442,6 @@ LEADING_SCORE_RATIO = 0.9
 """A paper whose fused score is within this ratio of the best one leads the ranking (repair quotes only those)."""
 QUOTE_SIMILARITY = 0.84
 """e5 similarity from which an unsupported sentence is taken to restate an evidence sentence (then quoted)."""
-
-
-def quoted_answer(sources: list[Source], language: str) -> str:
-    """The top paper's two sentences that best answer the question, quoted with its title and ID."""
-    top = sources[0]
-    lines = [prompts.QUOTED_INTRO[language]]
-    lines += [f"- {top.title}: “{sentence}” [arXiv:{top.arxiv_id}]" if not n else f"- “{sentence}” [arXiv:{top.arxiv_id}]"
-              for n, sentence in enumerate(top.sentences[:2])]
-    return "\n".join(lines)
-
-
-_REFUSAL_RE = re.compile(
-    r"^(?:no (?:paper|work|study|evidence)|there (?:is|are) no (?:paper|work|study)|the evidence does not|"
-    r"(?:this|the) (?:paper|collection|summary) does not (?:mention|state|say|provide)|"
-    r"(?:没有|并没有|未找到|找不到|不存在)[^。！？]{0,40}(?:论文|研究|工作|信息|内容|提及|提到|说明)|"
-    r"(?:证据|摘要|论文)?(?:中)?(?:没有|未)(?:提及|提到|说明|给出))", re.IGNORECASE)
-
-
-def is_refusal(text: str) -> bool:
-    """Every sentence of ``text`` only says the evidence does not answer ("没有关于X的论文。", "No paper ...")."""
-    sentences = [strip_citations(s).strip() for s in split_answer_sentences(text.strip())]
-    return bool(sentences) and all(_REFUSAL_RE.search(s) for s in sentences)
-
-
-_QUOTE_CHARS_RE = re.compile(r"[“”\"'「」『』\s]|[（(](?:quoted|原文)[)）]")
-
-
-def _verbatim(claim: str, evidence: list[str]) -> bool:
-    """The claim is one of the evidence sentences (or a part of one), as written: a quote."""
-    core = _QUOTE_CHARS_RE.sub("", claim).strip(":：-–—。.,，;；")
-    return len(core) >= 8 and any(core in _QUOTE_CHARS_RE.sub("", e) for e in evidence)
-
-
-def _without_titles(claim: str, titles: list[str]) -> str:
-    """``claim`` with the cited papers' titles taken out (case and spacing ignored); empty when the claim is only
-    a piece of a title (a title with a "?" in it is split into two "sentences")."""
-    core = " ".join(claim.strip(" -–—:：.。").split()).casefold()
-    if core and any(core in " ".join(title.split()).casefold() for title in titles):
-        return ""
-    for title in titles:
-        pattern = r"\s+".join(re.escape(word) for word in title.split())
-        claim = re.sub(pattern, " ", claim, flags=re.IGNORECASE) if pattern else claim
-    return " ".join(claim.split()) if re.search(r"[\u3400-\u9fffA-Za-z]{2}", claim.replace(":", "")) else ""
-
-
-def complete_numbers(question: str, text: str, sources: list[Source], language: str) -> tuple[str, str | None]:
-    """When the question asks for a number and the answer gives none, add the top paper's best sentence with one.
-
-    Small models restate what a paper does and leave out the figure that was asked. The evidence sentences are
-    ranked for the question with numbers first (assistant/evidence.py), so the first one holding a digit is
-    the figure asked for; it is added as a quote, cited. Returns the text and the sentence added (or None).
-    """
-    if not sources or not ASKS_NUMBER_RE.search(question) or HAS_NUMBER_RE.search(strip_citations(text)):
-        return text, None
-    top = sources[0]
-    sentence = next((x for x in top.sentences if HAS_NUMBER_RE.search(x)), None)
-    if sentence is None:
-        return text, None
-    quote = f"“{sentence}” {prompts.QUOTE_MARK[language]} [arXiv:{top.arxiv_id}]"
-    return f"{text}\n{quote}", quote
-
-
-def _remove(text: str, sentence: str) -> str:
-    """``text`` without ``sentence``; a line left empty (or holding only a list marker) goes too."""
-    text = text.replace(sentence, "", 1)
-    lines = [line.rstrip() for line in text.splitlines()]
-    return "\n".join(line for line in lines if re.search(r"\w", line)).strip()
 
 
 def _ms(started: float) -> float:

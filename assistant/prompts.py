@@ -74,6 +74,23 @@ NOT_IN_COLLECTION = {
     "en": "{ids} is not in the collection.",
     "zh": "{ids} 不在本文集中。",
 }
+NOT_IN_SCOPE = {
+    "en": "{ids} is not among the papers this question is limited to.",
+    "zh": "{ids} 不在本次提问所限定的论文之中。",
+}
+"""A question limited to some papers (``--papers``) names only papers outside them."""
+LOW_EVIDENCE_SCORE = {
+    "en": "Low evidence: the closest summaries match this question only loosely; check the sources before "
+          "relying on the answer.",
+    "zh": "证据较弱：与问题最接近的论文摘要也只是大致相关，使用前请核对来源。",
+}
+"""The best source scores below ``Settings.low_evidence_score_en``/``_zh`` (assistant/confidence.py)."""
+LOW_EVIDENCE_PARTIAL = {
+    "en": "Low evidence: only {supported} of the {total} sentences the model wrote are supported by the evidence; "
+          "check the sources before relying on the answer.",
+    "zh": "证据不足：模型写出的 {total} 个句子中只有 {supported} 个得到证据支持，使用前请核对来源。",
+}
+"""Part of the answer (shown marked, or removed) is not supported by its evidence."""
 QUOTED_INTRO = {
     "en": "Quoted from the summary that best matches the question (the model's own answer did not pass the "
           "support check):",

@@ -7,6 +7,8 @@ and reciprocal rank fusion merges the two lists, so neither score scale has
 to be calibrated against the other.
 
 Questions that name an arXiv ID skip the search and go straight to that paper.
+A :class:`~assistant.scope.Scope` (the papers a user chose) limits both searches,
+and the papers a question names, to the versions in scope.
 An optional cross-encoder (llama-index's ``SentenceTransformerRerank``) reorders
 the fused candidates when a model is configured; none is bundled.
 """
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
+from assistant.scope import Scope
 from index.ids import find_arxiv_ids, parse_arxiv_id
 from index.search import group_by_paper
 from index.tokens import tokenize
@@ -78,11 +81,29 @@ class Retrieval:
     """IDs named in the question."""
     missing_ids: list[str] = field(default_factory=list)
     """Named IDs that are not in the collection."""
+    outside_scope: list[str] = field(default_factory=list)
+    """Named IDs that are in the collection but not in the question's scope (left out of the results)."""
     dense_top: float = 0.0
-    """Best dense similarity of any chunk: a weak value means the collection is off-topic."""
+    """Best dense similarity of any chunk of the whole collection, scope or not: a weak value means the
+    collection is off-topic (a scope chooses papers; it does not change what the collection is about)."""
     bm25_top: float = 0.0
     known_acronyms: list[str] = field(default_factory=list)
     """Acronyms of the question (DPO, CTC, ...) that occur in the collection: a sign it is on topic."""
+
+    def unreachable(self, question: str, standalone: str) -> tuple[str, list[str]] | None:
+        """Why the question cannot be answered from the papers it names, with their IDs; None when it can.
+
+        ``not_in_collection``: every ID of the standalone question is missing from the collection.
+        ``outside_scope``: every ID the user wrote in ``question`` is missing or outside the scope. IDs the
+        rewrite of a follow-up brought in from the history are not the user's words: outside the scope they
+        are ignored (the user chose other papers since), not refused.
+        """
+        if self.missing_ids and not set(find_arxiv_ids(standalone)) - set(self.missing_ids):
+            return "not_in_collection", self.missing_ids
+        asked = set(find_arxiv_ids(question))
+        if self.outside_scope and asked and not asked - set(self.missing_ids + self.outside_scope):
+            return "outside_scope", [i for i in self.outside_scope if i in asked]
+        return None
 
 
 class HybridRetriever:
@@ -141,14 +162,19 @@ class HybridRetriever:
         """One version's chunks in reading order."""
         return self.sparse.chunks_of(arxiv_id)
 
-    def retrieve(self, question: str, k: int = 5) -> Retrieval:
-        """The ``k`` best papers for ``question``; named arXiv IDs come first."""
+    def retrieve(self, question: str, k: int = 5, scope: Scope | None = None) -> Retrieval:
+        """The ``k`` best papers for ``question``; named arXiv IDs come first.
+
+        With a ``scope``, only its versions are searched and returned; a named ID outside it is reported
+        in ``outside_scope`` and not fetched.
+        """
         requested = find_arxiv_ids(question)
         missing = [i for i in requested if not self.versions_of(parse_arxiv_id(i)[1])]
-        named = [parse_arxiv_id(i)[1] for i in requested if i not in missing]
+        outside = [i for i in requested if i not in missing and scope is not None and not self._in_scope(i, scope)]
+        named = list(dict.fromkeys(parse_arxiv_id(i)[1] for i in requested if i not in missing + outside))
 
-        dense = self._dense(question) if self.mode in ("hybrid", "dense") else []
-        sparse = self._sparse(question) if self.mode in ("hybrid", "bm25") else []
+        dense = self._dense(question, scope) if self.mode in ("hybrid", "dense") else []
+        sparse = self._sparse(question, scope) if self.mode in ("hybrid", "bm25") else []
         fused: dict[str, float] = {}
         chunk_rank: dict[str, float] = {}
         by_paper: dict[str, dict[str, StoredChunk]] = {}
@@ -167,20 +193,33 @@ class HybridRetriever:
                 order.remove(base)
             order.insert(0, base)
             slot = by_paper.setdefault(base, {})
-            for arxiv_id in self.versions_of(base):
+            for arxiv_id in self._versions(base, scope):
                 for chunk in self.chunks_of(arxiv_id):
                     slot.setdefault(chunk.id, chunk)
         papers = [
             PaperResult(base, 1.0 if base in named else fused[base],
                         sorted(by_paper[base].values(), key=lambda c: -chunk_rank.get(c.id, 0.0)),
-                        self.versions_of(base))
+                        self._versions(base, scope))
             for base in order[:k]
         ]
         acronyms = list(dict.fromkeys(_ACRONYM_RE.findall(question)))
         known = self.sparse.document_frequencies([a.lower() for a in acronyms])[1]
         acronyms = [a for a in acronyms if a.lower() in known]
-        return Retrieval(papers, requested, missing, dense_top=dense[0].score if dense else 0.0,
+        if scope is not None:  # how close the collection comes, for the off-topic check: one chunk each
+            dense = self._nearest(question, n=1) if self.mode in ("hybrid", "dense") else []
+            sparse = self.sparse.search(tokenize(question), 1) if self.mode in ("hybrid", "bm25") else []
+        return Retrieval(papers, requested, missing, outside, dense_top=dense[0].score if dense else 0.0,
                          bm25_top=sparse[0].score if sparse else 0.0, known_acronyms=acronyms)
+
+    def _in_scope(self, arxiv_id: str, scope: Scope) -> bool:
+        """A named versioned ID must be in scope; a named base ID needs one of its versions there."""
+        versioned, base, _ = parse_arxiv_id(arxiv_id)
+        return versioned in scope if "v" in arxiv_id.lower() else base in scope.base_ids
+
+    def _versions(self, base_id: str, scope: Scope | None) -> list[str]:
+        """The paper's versions a question may use: all of them, or those in its scope."""
+        versions = self.versions_of(base_id)
+        return versions if scope is None else scope.versions(versions)
 
     def _rerank(self, question: str, bases: list[str], by_paper: dict[str, dict[str, StoredChunk]],
                 chunk_rank: dict[str, float]) -> list[str]:
@@ -206,10 +245,10 @@ class HybridRetriever:
         self._last_query = (question, vector)
         return vector
 
-    def _dense(self, question: str) -> list[StoredChunk]:
-        return self._nearest(question)
+    def _dense(self, question: str, scope: Scope | None = None) -> list[StoredChunk]:
+        return self._nearest(question, where=scope.where() if scope is not None else None)
 
-    def _nearest(self, question: str, where: dict | None = None) -> list[StoredChunk]:
+    def _nearest(self, question: str, where: dict | None = None, n: int | None = None) -> list[StoredChunk]:
         """The chunks nearest to the question, scored by cosine similarity.
 
         Chroma returns only ids and distances; the texts and metadata come from the sparse index's
@@ -220,10 +259,11 @@ class HybridRetriever:
         count = self.sparse.count()
         if not count:
             return []
-        hits = self.store.nearest(self._vector(question), min(self.candidates, count), where)
+        hits = self.store.nearest(self._vector(question), min(n or self.candidates, count), where)
         known = self.sparse.chunks_by_id([i for i, _ in hits])
         return [StoredChunk(i, known[i].text, known[i].metadata, score) for i, score in hits if i in known]
 
-    def _sparse(self, question: str) -> list[StoredChunk]:
-        return self.sparse.search(tokenize(question), self.candidates)
+    def _sparse(self, question: str, scope: Scope | None = None) -> list[StoredChunk]:
+        return self.sparse.search(tokenize(question), self.candidates,
+                                  scope.arxiv_ids if scope is not None else None)
 

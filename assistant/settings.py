@@ -81,6 +81,13 @@ class Settings(IndexSettings):
     """Below both this BM25 score and the dense score of the question's language, the collection is taken not to
     cover the question ("Off-topic thresholds" in docs/performance.md has the measurements)."""
 
+    low_evidence_score_en: float = 0.802
+    """An English question whose best source (the e5 similarity of its best chunk) scores below this gets the
+    low-evidence notice, as does an answer only partly supported. Chosen on the development set to flag at
+    most 10% of answerable questions ("Low-evidence threshold" in docs/performance.md)."""
+    low_evidence_score_zh: float = 0.885
+    """The same for a Chinese question (e5 scores Chinese questions higher)."""
+
     max_question_chars: int = 2000
     """A longer question is cut (and told so); so is each message of the history, and the question rewritten
     from it never exceeds this either: every text that reaches the embedder, BM25 and the prompt is bounded."""

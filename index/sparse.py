@@ -353,10 +353,12 @@ class SparseIndex:
             mask = self._mask = _Mask(meta["epoch"], int(meta["generation"]), removed)
         return mask.removed
 
-    def search(self, tokens: list[str], n: int) -> list[StoredChunk]:
+    def search(self, tokens: list[str], n: int, arxiv_ids: Sequence[str] | None = None) -> list[StoredChunk]:
         """The ``n`` chunks with the highest BM25 score for the question's ``tokens`` (score > 0), best first.
 
-        A token given twice counts twice, as in bm25s. Ties go to the chunk written last.
+        A token given twice counts twice, as in bm25s. Ties go to the chunk written last. ``arxiv_ids``
+        limits the result to chunks of those versions (a question's scope); scores, IDF included, are
+        still those of the whole collection, so a chunk scores the same in a scope as outside it.
         """
         wanted = Counter(tokens)
         if not wanted:
@@ -384,6 +386,13 @@ class SparseIndex:
                 tf = records["tf"].astype(np.float32)
                 norm = K1 * ((1 - B) + B * records["len"].astype(np.float32) / np.float32(average))
                 scores[records["doc"]] += wanted[term] * (idf * (tf / (norm + tf)))
+            if arxiv_ids is not None:
+                allowed = np.zeros(len(scores), bool)
+                for part in _batched(list(arxiv_ids), _SQL_VARIABLES):
+                    docs = [d for d, in conn.execute(f"SELECT doc FROM chunks WHERE arxiv_id IN ({_marks(part)})",
+                                                     part)]
+                    allowed[[d for d in docs if d < len(allowed)]] = True
+                scores[~allowed] = 0
             best = np.flatnonzero(scores > 0)
             if len(best) > n:
                 kth = np.partition(scores[best], len(best) - n)[len(best) - n]

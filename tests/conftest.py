@@ -57,13 +57,19 @@ class CliResult:
     stdout: str
     stderr: str
 
+    @property
+    def output(self) -> str:
+        """Both streams, for an assertion's message."""
+        return self.stdout + self.stderr
 
-def invoke_cli(*args: str, env: dict) -> CliResult:
+
+def invoke_cli(*args: str, env: dict, input: str | None = None) -> CliResult:
     """`paperchat` run in this process by click's CliRunner, with ``env`` as its environment: the same
-    output and exit code as :func:`run_cli`, without a new interpreter importing the libraries again."""
+    output and exit code as :func:`run_cli`, without a new interpreter importing the libraries again.
+    ``input`` is typed on stdin."""
     from ui.cli import main
 
-    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    result = CliRunner().invoke(main, list(args), input=input, env=env, catch_exceptions=False)
     return CliResult(result.exit_code, result.stdout, result.stderr)
 
 

@@ -9,7 +9,6 @@ extractive backend; the clients are the official ``openai`` package, llama-index
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import subprocess
 import threading
@@ -21,7 +20,6 @@ import pytest
 from gradio_client import Client
 
 from assistant.backends import register_backend, registered_backends
-from assistant.engine import Assistant
 from conftest import BIN, free_port, invoke_cli, running_app, wait_for_http
 from fakes import GatedLLM
 from index.errors import UserError
@@ -76,8 +74,9 @@ def test_an_answer_cites_and_carries_what_ask_json_prints(api, cli_env):
 
     paperchat = extra(response, "paperchat")
     assert paperchat["answer"] == content and not paperchat["abstained"]
-    assert paperchat["sentences"] and all({"text", "citations", "supported", "method"} <= set(s)
+    assert paperchat["sentences"] and all({"text", "citations", "supported", "method", "evidence"} <= set(s)
                                            for s in paperchat["sentences"])
+    assert {"low_evidence", "evidence_score", "scope"} <= set(paperchat) and paperchat["scope"] == []
     result = invoke_cli("ask", "--json", QUESTION, env={**cli_env, "PAPERCHAT_BACKEND": "extractive"})
     printed = json.loads(result.stdout)
     for answer in (paperchat, printed):
@@ -218,11 +217,18 @@ def user(text: str = QUESTION) -> list[dict]:
     ({"model": "extractive", "messages": user("???")}, 400, "no words"),
     ({"model": "extractive", "messages": user(), "n": 2}, 400, "'n' must be 1"),
     ({"model": "extractive", "messages": user(), "paperchat": {"top_k": 0}}, 400, "top_k"),
-    ({"model": "extractive", "messages": user(), "paperchat": {"filter": 1}}, 400, "some of papers, language, top_k"),
+    ({"model": "extractive", "messages": user(), "paperchat": {"filter": 1}}, 400,
+     "some of papers, versions, language, top_k"),
     ({"model": "extractive", "messages": user(), "paperchat": {"papers": ["2506.1109"]}}, 400,
      "'2506.1109', which is not an arXiv ID"),
     ({"model": "extractive", "messages": user(), "paperchat": {"papers": ["2506.11091"] * 51}}, 400,
      "1 to 50 arXiv IDs"),
+    ({"model": "extractive", "messages": user(), "paperchat": {"papers": ["2506.11091", "2506.99999"]}}, 400,
+     "'paperchat.papers': 2506.99999 is not in the collection"),
+    ({"model": "extractive", "messages": user(), "paperchat": {"papers": ["2506.11091v2"]}}, 400,
+     "'paperchat.papers': 2506.11091v2 is not in the collection"),
+    ({"model": "extractive", "messages": user(), "paperchat": {"papers": ["2506.11091"], "versions": "every"}}, 400,
+     "'paperchat.versions' must be 'newest' or 'all'"),
 ])
 def test_a_bad_request_is_one_clear_openai_error(api, body, status, message):
     url, _ = api
@@ -248,29 +254,43 @@ def test_the_body_and_each_message_are_bounded(api):
     assert any("was cut" in n for n in paperchat["notices"]) and len(paperchat["standalone_question"]) <= 2000
 
 
-def test_scoping_to_papers_is_checked_then_passed_on_or_refused(api):
+def test_scoping_to_papers_is_checked_then_passed_on(api):
+    """Unscoped, the question is answered from 2506.11091; limited to two other papers it is answered from
+    those, and every citation and source stays inside the versions the scope resolved to."""
     url, _ = api
+    unscoped = post(url, {"model": "extractive", "messages": user()}).json()["paperchat"]
+    assert CITED in [c["arxiv_id"] for c in unscoped["citations"]]
+
     response = post(url, {"model": "extractive", "messages": user(),
-                          "paperchat": {"papers": ["2506.11091", "arXiv:2505.21138v2"]}})
-    if "papers" in inspect.signature(Assistant.stream).parameters:
-        assert response.status_code == 200, response.text
-        assert {s["arxiv_id"] for s in response.json()["paperchat"]["sources"]} <= {CITED, "2505.21138v2"}
-    else:
-        assert response.status_code == 400
-        assert response.json()["error"]["message"] == "scoping is not available in this version"
+                          "paperchat": {"papers": ["2506.22846", "arXiv:2505.21138v2"]}})
+    assert response.status_code == 200, response.text
+    paperchat = response.json()["paperchat"]
+    assert paperchat["scope"] == ["2506.22846v1", "2505.21138v2"]
+    assert not paperchat["abstained"] and paperchat["citations"]
+    assert {c["arxiv_id"] for c in paperchat["citations"]} <= set(paperchat["scope"])
+    assert {c for s in paperchat["sentences"] for c in s["citations"]} <= set(paperchat["scope"])
+    assert {s["arxiv_id"] for s in paperchat["sources"]} <= set(paperchat["scope"])
+    assert {c["arxiv_id"] for c in response.json()["citations"]} <= set(paperchat["scope"])
+
+    chunks = list(openai_client(url).chat.completions.create(
+        model="extractive", messages=[{"role": "user", "content": "What changed between the versions of CASPER?"}],
+        stream=True, extra_body={"paperchat": {"papers": ["2506.00267"], "versions": "all"}}))
+    first, last = extra(chunks[0], "paperchat"), extra(chunks[-1], "paperchat")
+    assert last["scope"] == ["2506.00267v1", "2506.00267v2", "2506.00267v3"]
+    assert {s["arxiv_id"] for s in first["sources"]} == set(last["scope"])
+    assert {c["arxiv_id"] for c in last["citations"]} <= set(last["scope"]) and last["citations"]
 
 
-def test_scope_arguments_keep_versions_as_given_and_need_an_engine_that_scopes():
-    def scoped(question, history=None, language=None, top_k=None, papers=None):
-        pass
-
-    assert scope_arguments(scoped, None) == {}
-    assert scope_arguments(scoped, ["2506.11091", "arXiv:2505.21138v2", "2506.11091"]) == \
-        {"papers": ["2506.11091", "2505.21138v2"]}
-    with pytest.raises(ApiError, match="scoping is not available in this version"):
-        scope_arguments(lambda question, history=None: None, ["2506.11091"])
+def test_scope_arguments_normalise_the_ids_and_check_them_against_the_collection(api):
+    _, service = api
+    resolve = service.assistant("extractive").scope
+    assert scope_arguments(None, "newest", resolve) == {}
+    assert scope_arguments(["2506.11091", "arXiv:2505.21138v2", "2506.11091"], "all", resolve) == \
+        {"papers": ["2506.11091", "2505.21138v2"], "versions": "all"}
     with pytest.raises(ApiError, match="'2506.9', which is not an arXiv ID"):
-        scope_arguments(scoped, ["2506.9"])
+        scope_arguments(["2506.9"], "newest", resolve)
+    with pytest.raises(ApiError, match="^'paperchat.papers': 2506.99999 is not in the collection"):
+        scope_arguments(["2506.99999"], "newest", resolve)
 
 
 # --- admission: a full server says so, in the chat and through the API ------------------------

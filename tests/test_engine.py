@@ -383,11 +383,11 @@ def test_citation_after_a_filler_sentence_belongs_to_the_next_claim(bundled_inde
 
 
 def test_a_cited_title_does_not_vouch_for_the_claim_around_it(bundled_index, e5):
-    from assistant.engine import _without_titles
+    from assistant.draft import without_titles
 
     title = "Leveraging Large Language Models in Visual Speech Recognition"
-    assert _without_titles(f"{title} uses an LLM as a reward model.", [title]) == "uses an LLM as a reward model."
-    assert _without_titles(f"{title}.", [title]) == ""
+    assert without_titles(f"{title} uses an LLM as a reward model.", [title]) == "uses an LLM as a reward model."
+    assert without_titles(f"{title}.", [title]) == ""
     # The right claim on the wrong paper: the title's words are all "in the evidence", the claim is not.
     assistant = scripted(bundled_index, e5, "x")
     sources = assistant.ask("Which work uses an LLM as a reward model to adapt ASR without labelled data?").sources

@@ -262,3 +262,16 @@ def test_many_first_opens_of_one_new_file_all_succeed(tmp_path):
         for opener in openers:
             opener.join()
     assert errors == []
+
+
+def test_search_limited_to_some_versions_keeps_their_scores_and_nothing_else(bundled_index):
+    index = sparse_index(open_store(bundled_index))
+    tokens = tokenize("语音识别 speech recognition 数据集")
+    everything = index.search(tokens, 1000)
+    chosen = {everything[3].metadata["arxiv_id"], everything[7].metadata["arxiv_id"]} - {
+        everything[0].metadata["arxiv_id"]}
+    limited = index.search(tokens, 1000, arxiv_ids=sorted(chosen))
+    assert [(c.id, c.score) for c in limited] == [(c.id, c.score) for c in everything
+                                                 if c.metadata["arxiv_id"] in chosen]
+    assert index.search(tokens, 2, arxiv_ids=sorted(chosen)) == limited[:2]
+    assert index.search(tokens, 10, arxiv_ids=[]) == []

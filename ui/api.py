@@ -15,8 +15,11 @@ LangChain, curl) get paperchat's answers without a line of paperchat-specific co
                  is written; a last chunk with ``finish_reason``, ``citations`` and the whole
                  ``paperchat`` object (its ``answer`` is the verified text: when it differs from what
                  streamed, show it instead, as the chat does); then ``data: [DONE]``
-    options      ``extra_body={"paperchat": {"papers": [...], "language": "en", "top_k": 4}}``;
-                 other OpenAI parameters (temperature, max_tokens, ...) are the server's to set
+    options      ``extra_body={"paperchat": {"papers": [...], "versions": "all", "language": "en", "top_k": 4}}``;
+                 ``papers`` limits the answer to those papers as ``paperchat ask --papers`` does (a base ID
+                 means its newest version, or every version with ``"versions": "all"``; a versioned ID that
+                 version), and an ID not in the collection is a 400; other OpenAI parameters (temperature,
+                 max_tokens, ...) are the server's to set
 
 Who may call it: with ``PAPERCHAT_API_KEY`` set, requests carry it as a bearer token; without it the
 API is open only when the chat is (no ``--auth``). Wrong keys are throttled per client like logins
@@ -28,7 +31,6 @@ object with one clear message.
 from __future__ import annotations
 
 import hmac
-import inspect
 import json
 import time
 import uuid
@@ -44,6 +46,7 @@ from starlette.routing import Route
 from assistant import prompts
 from assistant.answer import Answer, AnswerDone, SourcesReady, TextDelta
 from assistant.backends import get_backend
+from assistant.scope import MAX_SCOPE_PAPERS, VERSION_CHOICES, Scope, ScopeError
 from index.errors import UserError
 from index.ids import base_of, parse_arxiv_id
 from index.redact import redact
@@ -55,10 +58,9 @@ MAX_BODY_BYTES = 1_048_576
 """Largest request body: the engine reads at most ``max_history_messages`` messages of ``max_question_chars``
 each, so anything near this is not a conversation."""
 MAX_MESSAGES = 256
-MAX_SCOPE_PAPERS = 50
 MAX_TOP_K = 10
 """As the chat's "Number of sources" slider."""
-OPTIONS = ("papers", "language", "top_k")
+OPTIONS = ("papers", "versions", "language", "top_k")
 
 
 class ApiError(Exception):
@@ -87,6 +89,8 @@ class CompletionRequest:
     top_k: int | None
     papers: object
     """As the client sent it (or None): :func:`scope_arguments` checks it."""
+    versions: str = "newest"
+    """What a base ID of ``papers`` means: its ``newest`` version or ``all`` of them."""
 
 
 def parse_request(body: object, offered: list[str]) -> CompletionRequest:
@@ -123,8 +127,12 @@ def parse_request(body: object, offered: list[str]) -> CompletionRequest:
     top_k = options.get("top_k")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K):
         raise ApiError(400, f"'paperchat.top_k' must be a whole number from 1 to {MAX_TOP_K}", param="paperchat.top_k")
+    versions = options.get("versions", "newest")
+    if versions not in VERSION_CHOICES:
+        raise ApiError(400, f"'paperchat.versions' must be {' or '.join(map(repr, VERSION_CHOICES))}",
+                       param="paperchat.versions")
     return CompletionRequest(model, conversation[-1]["content"], conversation[:-1], stream,
-                             None if language == "auto" else language, top_k, options.get("papers"))
+                             None if language == "auto" else language, top_k, options.get("papers"), versions)
 
 
 def _message(message: object, index: int) -> dict:
@@ -143,11 +151,14 @@ def _message(message: object, index: int) -> dict:
     return {"role": message["role"], "content": content}
 
 
-def scope_arguments(stream: Callable, papers: object) -> dict:
-    """The keyword arguments that narrow ``stream`` (``Assistant.stream``) to ``papers``: checked arXiv IDs
-    (a versioned ID means that version, a base ID every version), or none when ``papers`` is None.
+def scope_arguments(papers: object, versions: str, resolve: Callable[[list[str], str], Scope]) -> dict:
+    """The keyword arguments that narrow ``Assistant.stream`` to ``papers``, or none when ``papers`` is None.
 
-    Scoping needs an engine whose ``stream`` takes ``papers``; an older one is refused in one line.
+    Args:
+        papers: the request's ``paperchat.papers``: a list of arXiv IDs (``arXiv:`` prefix allowed), checked
+            here so that a wrong one is a 400 naming it before any answer starts.
+        versions: what a base ID means (``newest`` or ``all``), as ``paperchat ask --versions``.
+        resolve: ``Assistant.scope``, which checks the IDs against the collection.
     """
     if papers is None:
         return {}
@@ -163,10 +174,12 @@ def scope_arguments(stream: Callable, papers: object) -> dict:
                                 "(like 2506.11091 or 2506.11091v2)", param="paperchat.papers")
         versioned, base, _ = parsed
         ids.append(versioned if base_of(raw.strip()) != raw.strip() else base)
-    if "papers" not in inspect.signature(stream).parameters:
-        raise ApiError(400, "scoping is not available in this version", param="paperchat.papers",
-                       code="scoping_unavailable")
-    return {"papers": list(dict.fromkeys(ids))}
+    ids = list(dict.fromkeys(ids))
+    try:
+        resolve(ids, versions)
+    except ScopeError as exc:
+        raise ApiError(400, f"'paperchat.papers': {exc}", param="paperchat.papers") from None
+    return {"papers": ids, "versions": versions}
 
 
 def citations_of(answer: Answer) -> list[dict]:
@@ -244,7 +257,7 @@ class OpenAIApi:
             self.authorize(request)
             req = parse_request(await _read_json(request), self.service.backends)
             assistant = await run_in_threadpool(self.service.assistant, req.model)  # the first use loads a model
-            scope = scope_arguments(assistant.stream, req.papers)
+            scope = await run_in_threadpool(scope_arguments, req.papers, req.versions, assistant.scope)
             ticket = admission.enter(request.client.host if request.client else "unknown")
         except Busy as busy:
             return ApiError(429, busy.message(), "rate_limit_error", code="server_busy",

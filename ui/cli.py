@@ -25,6 +25,7 @@ from index.redact import redact
 from index.settings import load_settings, with_overrides
 from index.store import PaperStore, describe_location, open_store
 from assistant.backends import backend_names
+from assistant.scope import MAX_SCOPE_PAPERS, VERSION_CHOICES, parse_papers
 from ui.settings import Settings, settings_table
 
 MAX_HISTORY_BYTES = 1_000_000
@@ -159,12 +160,13 @@ def _assistant(obj: _Context, backend: str | None):
     return Assistant(obj.settings, store=obj.store())
 
 
-def _stream_to_terminal(assistant, question: str, history: list[dict]):
+def _stream_to_terminal(assistant, question: str, history: list[dict], papers: list[str] | None = None,
+                        versions: str = "newest"):
     """Print the answer as it streams, then the verified version when it differs."""
     from assistant.answer import AnswerDone, TextDelta
 
     streamed = ""
-    for event in assistant.stream(question, history):
+    for event in assistant.stream(question, history, papers=papers, versions=versions):
         if isinstance(event, TextDelta):
             streamed += event.text
             click.echo(strip_control(event.text), nl=False)
@@ -185,29 +187,54 @@ def _stream_to_terminal(assistant, question: str, history: list[dict]):
 BACKENDS = click.Choice(backend_names())
 
 
+def _scope_options(command):
+    """``--papers`` and ``--versions``: limit the answers to chosen papers (assistant/scope.py)."""
+    command = click.option("--versions", type=click.Choice(VERSION_CHOICES), default="newest", show_default=True,
+                           help="What a base ID of --papers means: its newest version, or all its versions "
+                                "(a versioned ID is always that version).")(command)
+    return click.option("--papers", metavar="ID[,ID...]",
+                        help=f"Answer only from these papers (base or versioned arXiv IDs, at most "
+                             f"{MAX_SCOPE_PAPERS}).")(command)
+
+
+def _scope(assistant, papers: str | None, versions: str) -> list[str] | None:
+    """The IDs of --papers, checked against the collection now (a bad one is one line before any answer)."""
+    if papers is None:
+        return None
+    ids = parse_papers(papers)
+    assistant.scope(ids, versions)
+    return ids
+
+
 @main.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
 @click.option("--history", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help='JSON list of {"role": "user"|"assistant", "content": ...} messages so far.')
 @click.option("--backend", type=BACKENDS, help="Override PAPERCHAT_BACKEND.")
+@_scope_options
 @click.pass_obj
-def ask(obj: _Context, question: str, as_json: bool, history: Path | None, backend: str | None) -> None:
+def ask(obj: _Context, question: str, as_json: bool, history: Path | None, backend: str | None, papers: str | None,
+        versions: str) -> None:
     """Answer QUESTION from the indexed papers, citing versioned arXiv IDs."""
     messages = _read_history(history) if history else []
     assistant = _assistant(obj, backend)
+    scope = _scope(assistant, papers, versions)
     if as_json:
-        click.echo(_shown(json.dumps(assistant.ask(question, messages).as_json(), ensure_ascii=False)))
+        answer = assistant.ask(question, messages, papers=scope, versions=versions)
+        click.echo(_shown(json.dumps(answer.as_json(), ensure_ascii=False)))
     else:
-        _stream_to_terminal(assistant, question, messages)
+        _stream_to_terminal(assistant, question, messages, scope, versions)
 
 
 @main.command()
 @click.option("--backend", type=BACKENDS, help="Override PAPERCHAT_BACKEND.")
+@_scope_options
 @click.pass_obj
-def chat(obj: _Context, backend: str | None) -> None:
+def chat(obj: _Context, backend: str | None, papers: str | None, versions: str) -> None:
     """A conversation in the terminal; follow-up questions use the history. Ctrl-D ends it."""
     assistant = _assistant(obj, backend)
+    scope = _scope(assistant, papers, versions)
     history: list[dict] = []
     while True:
         try:
@@ -216,7 +243,7 @@ def chat(obj: _Context, backend: str | None) -> None:
             click.echo()
             return
         try:
-            answer = _stream_to_terminal(assistant, question, history)
+            answer = _stream_to_terminal(assistant, question, history, scope, versions)
         except UserError as exc:
             click.echo(f"paperchat: {_shown(str(exc))}", err=True)
             continue
@@ -241,6 +268,40 @@ def _read_history(path: Path) -> list[dict]:
             for m in messages):
         raise UserError(f'{path}: expected a JSON list of {{"role": "user"|"assistant", "content": "..."}}')
     return messages
+
+
+@main.command()
+@click.option("--history", "history_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The conversation: a --history JSON file (messages may hold their `ask --json` answer) "
+                   "or a saved conversation's JSON.")
+@click.option("--conversation", "conversation_id", help="A saved conversation's ID, instead of --history.")
+@click.option("--user", help="Owner of --conversation: the chat's login name (default: the local user).")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True,
+              help="Markdown to read and share, or JSON: the `ask --json` object of each turn.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not to stdout.")
+@click.pass_obj
+def export(obj: _Context, history_file: Path | None, conversation_id: str | None, user: str | None, fmt: str,
+           output: Path | None) -> None:
+    """Export a conversation as Markdown (citations linked to arXiv, sources listed) or JSON."""
+    from ui.conversations import ConversationStore, conversation_user
+    from ui.export import read_transcript, to_json, to_markdown, transcript_of
+
+    if (history_file is None) == (conversation_id is None):
+        raise click.UsageError("give one of --history FILE or --conversation ID")
+    if history_file is not None:
+        transcript = read_transcript(history_file)
+    else:
+        saved = ConversationStore.in_data_dir(obj.settings.data_dir).open(conversation_user(user), conversation_id)
+        transcript = transcript_of(saved.as_json(), f"conversation {conversation_id}")
+    text = _shown(to_markdown(transcript) if fmt == "markdown" else to_json(transcript))
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{output}: cannot write the export ({exc.strerror or type(exc).__name__})") from None
+    click.echo(f"wrote {output} ({len(transcript.turns)} turns, {fmt})", err=True)
 
 
 @main.command()
