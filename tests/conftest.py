@@ -38,6 +38,27 @@ def bundled_index(tmp_path_factory, e5):
     return settings
 
 
+@pytest.fixture(scope="module")
+def extractive(bundled_index, e5):
+    """An Assistant on the bundled index without a model (instant, deterministic)."""
+    from assistant.engine import Assistant
+    from assistant.settings import Settings
+
+    settings = Settings(**bundled_index.model_dump(), backend="extractive")
+    return Assistant(settings, store=open_store(settings), embed_model=e5)
+
+
+def scripted(bundled_index, e5, reply: str, **settings):
+    """An Assistant on the bundled index whose model always writes ``reply``: a draft a small model was seen
+    writing, to test what the engine makes of it (tests/fakes.py ScriptedLLM)."""
+    from assistant.engine import Assistant
+    from assistant.settings import Settings
+    from fakes import ScriptedLLM
+
+    settings = Settings(**bundled_index.model_dump(), backend="openai", **settings)
+    return Assistant(settings, store=open_store(settings), embed_model=e5, llm=ScriptedLLM(reply=reply))
+
+
 @pytest.fixture
 def cli_env(bundled_index):
     """Environment for running the real `paperchat` command against the bundled index."""

@@ -10,10 +10,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.asked import a_title_answers, asked_quantity, is_multi_part
-from assistant.engine import Assistant
-from assistant.settings import Settings
-from fakes import ScriptedLLM
-from index.store import open_store
+from conftest import scripted
 
 CHILD_PAPER = "2506.11079v1"
 CHILD_TITLE = "Improving Child Speech Recognition and Reading Mistake Detection by Using Prompts"
@@ -58,11 +55,6 @@ def test_parts_and_paper_questions():
     assert a_title_answers("Which song generation system models vocals as two token streams?")
     assert not a_title_answers("What did prompting change for FooNet?")
     assert not a_title_answers("FooNet 的训练数据是怎么构建的？")
-
-
-def scripted(bundled_index, e5, reply: str) -> Assistant:
-    settings = Settings(**bundled_index.model_dump(), backend="openai")
-    return Assistant(settings, store=open_store(settings), embed_model=e5, llm=ScriptedLLM(reply=reply))
 
 
 def test_a_count_the_summary_does_not_state_is_refused_not_quoted(bundled_index, e5):

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from assistant import prompts
 from assistant.engine import Assistant
 from assistant.settings import Settings
-from fakes import ScriptedLLM
-from index.store import open_store
-
-
-@pytest.fixture(scope="module")
-def extractive(bundled_index, e5):
-    settings = Settings(**bundled_index.model_dump(), backend="extractive")
-    return Assistant(settings, store=open_store(settings), embed_model=e5)
-
-
-def scripted(bundled_index, e5, reply: str, **settings) -> Assistant:
-    settings = Settings(**bundled_index.model_dump(), backend="openai", **settings)
-    return Assistant(settings, store=open_store(settings), embed_model=e5, llm=ScriptedLLM(reply=reply))
+from conftest import scripted
 
 
 def test_a_well_matched_answer_has_no_notice(extractive):

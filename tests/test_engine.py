@@ -18,24 +18,13 @@ from assistant.answer import AnswerDone, SourcesReady, TextDelta
 from assistant.engine import Assistant, condense
 from assistant.retrieval import tokenize
 from assistant.settings import Settings
-from conftest import free_port, invoke_cli
+from conftest import free_port, invoke_cli, scripted
 from fakes import ScriptedLLM
 from index.store import open_store
 from evals.metrics import base_of, hit_at_k
 from evals.questions import load_questions, standalone_answerable
 from index.errors import UserError
 from index.ingest import ingest
-
-
-@pytest.fixture(scope="module")
-def extractive(bundled_index, e5):
-    settings = Settings(**bundled_index.model_dump(), backend="extractive")
-    return Assistant(settings, store=open_store(settings), embed_model=e5)
-
-
-def scripted(bundled_index, e5, reply: str) -> Assistant:
-    settings = Settings(**bundled_index.model_dump(), backend="openai")
-    return Assistant(settings, store=open_store(settings), embed_model=e5, llm=ScriptedLLM(reply=reply))
 
 
 def test_tokenizer_handles_chinese_english_numbers_and_model_names():

@@ -6,21 +6,12 @@ import json
 
 import pytest
 
-from assistant.engine import Assistant
 from assistant.scope import MAX_SCOPE_PAPERS, ScopeError, parse_papers, resolve_scope
-from assistant.settings import Settings
 from conftest import invoke_cli
-from index.store import open_store
 
 CASPER = "2506.00267"  # three versions: v1 says 200+ hours, v2 and v3 say 100+
 CHILD_ASR = "2506.11079v1"  # prompting Whisper for children's reading-mistake detection
 LLM_FEEDBACK = "2506.11091v1"  # an LLM's feedback adapts ASR to a domain
-
-
-@pytest.fixture(scope="module")
-def extractive(bundled_index, e5):
-    settings = Settings(**bundled_index.model_dump(), backend="extractive")
-    return Assistant(settings, store=open_store(settings), embed_model=e5)
 
 
 def cited(answer) -> set[str]:

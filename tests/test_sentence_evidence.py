@@ -4,27 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from assistant.citations import lexical_evidence, strip_citations
-from assistant.engine import Assistant
-from assistant.settings import Settings
-from conftest import invoke_cli
-from fakes import ScriptedLLM
-from index.store import open_store
+from conftest import invoke_cli, scripted
 
 CHILD_ASR = "2506.11079v1"
-
-
-@pytest.fixture(scope="module")
-def extractive(bundled_index, e5):
-    settings = Settings(**bundled_index.model_dump(), backend="extractive")
-    return Assistant(settings, store=open_store(settings), embed_model=e5)
-
-
-def scripted(bundled_index, e5, reply: str) -> Assistant:
-    settings = Settings(**bundled_index.model_dump(), backend="openai")
-    return Assistant(settings, store=open_store(settings), embed_model=e5, llm=ScriptedLLM(reply=reply))
 
 
 def pointed(answer, verdict) -> list[str]:
