@@ -92,3 +92,19 @@ def test_missing_file_is_one_line_and_debug_shows_traceback(tmp_path):
 def test_empty_query_is_refused(cli_env):
     result = invoke_cli("search", "   ", env=cli_env)
     assert result.returncode == 1 and result.stderr == "paperchat: error: the query is empty\n"
+
+
+def test_a_refusal_starts_on_the_first_line_with_no_empty_lines_before_it(cli_env):
+    # Nothing streams before this refusal (the answerability check stops it before any draft): the terminal
+    # shows the verified text alone, not two empty lines first.
+    question = "How many GPUs were used to train the reading error detection model for Dutch children?"
+    result = invoke_cli("ask", "--backend", "extractive", question, env=cli_env)
+    assert result.returncode == 0, result.output
+    assert result.stdout.startswith("The papers found do not state"), repr(result.stdout[:80])
+
+
+def test_a_streamed_answer_is_followed_by_its_verified_text_after_one_empty_line(cli_env):
+    result = invoke_cli("ask", "--backend", "extractive", "What's a good recipe for sourdough bread?", env=cli_env)
+    streamed, verified = result.stdout.split("\n\n", 1)[0], result.stdout.split("\n\n", 1)[1]
+    assert streamed and not streamed.startswith("\n") and "\n" not in streamed, repr(result.stdout[:200])
+    assert verified.startswith(streamed) and "Closest papers" in verified
