@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +111,11 @@ def test_a_streamed_answer_is_followed_by_its_verified_text_after_one_empty_line
     streamed, verified = result.stdout.split("\n\n", 1)[0], result.stdout.split("\n\n", 1)[1]
     assert streamed and not streamed.startswith("\n") and "\n" not in streamed, repr(result.stdout[:200])
     assert verified.startswith(streamed) and "Closest papers" in verified
+
+
+def test_python_m_ui_cli_is_the_command():
+    # From a checkout without the entry point: it used to import the module, print nothing and exit 0.
+    result = subprocess.run([sys.executable, "-m", "ui.cli", "--help"], capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: python -m ui.cli [OPTIONS] COMMAND") and "ingest" in result.stdout

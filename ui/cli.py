@@ -395,3 +395,6 @@ def serve(ctx: click.Context, host: str | None, port: int | None, auth: str | No
 
 from evals.cli import eval_group  # noqa: E402  (evals uses assistant; registered last, kept apart)
 main.add_command(eval_group)
+
+if __name__ == "__main__":  # `python -m ui.cli`, as from a checkout without the entry point installed
+    main()
