@@ -43,23 +43,16 @@ test: install
 	$(MAKE) --no-print-directory eval-gate GATE_DATA_DIR="$$index"
 
 # The grounding eval as a CI gate (evals/thresholds.toml): the development set and the blind set
-# with the extractive backend, then the bundled model on fixed subsets of both. The index is
+# with the extractive backend, then the bundled model on fixed subsets of both, in one process
+# (`paperchat eval ci`: the embedder, the model and the judge are loaded once). The index is
 # built into a temporary data dir, so a fresh machine works (or brought up to date in
-# GATE_DATA_DIR, which `make test` passes); every run happens even when one breaches, and reports
+# GATE_DATA_DIR, which `make test` passes); every profile runs even when one breaches, and reports
 # stay in evals/runs/gate-*.
 eval-gate: install
 	@data="$(GATE_DATA_DIR)" && if [ -z "$$data" ]; then data=$$(mktemp -d) && trap 'rm -rf "$$data"' EXIT; fi && \
 	export PAPERCHAT_DATA_DIR="$$data" && \
-	$(BIN)/paperchat ingest >/dev/null && status=0 && \
-	{ $(BIN)/paperchat eval --backend extractive --gate evals/thresholds.toml --out evals/runs/gate-extractive \
-	    --no-progress || status=1; } && \
-	{ $(BIN)/paperchat eval --backend extractive --profile extractive-blind --gate evals/thresholds.toml \
-	    --out evals/runs/gate-extractive-blind --no-progress || status=1; } && \
-	{ $(BIN)/paperchat eval --backend local --gate evals/thresholds.toml --out evals/runs/gate-local \
-	    --no-progress || status=1; } && \
-	{ $(BIN)/paperchat eval --backend local --profile local-blind --gate evals/thresholds.toml \
-	    --out evals/runs/gate-local-blind --no-progress || status=1; } && \
-	exit $$status
+	$(BIN)/paperchat ingest >/dev/null && \
+	$(BIN)/paperchat eval ci --thresholds evals/thresholds.toml --out evals/runs --no-progress
 
 # The benchmarks of docs/performance.md that take minutes, not hours; results in bench/results/.
 # bench.scale, bench.needle and bench.load are run by hand (their commands are in docs/performance.md).
