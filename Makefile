@@ -38,7 +38,7 @@ test: install
 	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium fonts-noto-cjk)
 	@index=$$(mktemp -d) && trap 'rm -rf "$$index"' EXIT && \
 	PAPERCHAT_DATA_DIR="$$index" $(BIN)/paperchat ingest >/dev/null && \
-	PAPERCHAT_TEST_INDEX="$$index" $(BIN)/python -m pytest -m "slow or not slow" && \
+	PAPERCHAT_TEST_INDEX="$$index" $(BIN)/python -m pytest -m "slow or not slow" --durations=25 && \
 	$(BIN)/python -m bench.smoke --data-dir "$$index" --out bench/runs/smoke.json && \
 	$(MAKE) --no-print-directory eval-gate GATE_DATA_DIR="$$index"
 
