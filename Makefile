@@ -29,30 +29,30 @@ serve: install
 
 # Every test (plain `pytest` leaves out the ones marked slow), then the benchmark smoke
 # (bench/thresholds.toml) and the grounding eval gate.
+# The bundled collection is ingested once, into a temporary data dir: the tests' bundled index is a
+# copy of it (PAPERCHAT_TEST_INDEX), the smoke and the gate use it as it is. The smoke's result goes
+# to the ignored bench/runs/, so a test run leaves the tree as it was.
 # The browser tests drive Debian's chromium (never `playwright install`); CJK fonts make the
 # screenshots of Chinese text readable. Installed only when chromium is missing (CI runs as root).
 test: install
 	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium fonts-noto-cjk)
-	$(BIN)/python -m pytest -m "slow or not slow"
-	$(BIN)/python -m bench.smoke
-	$(MAKE) --no-print-directory eval-gate
+	@index=$$(mktemp -d) && trap 'rm -rf "$$index"' EXIT && \
+	PAPERCHAT_DATA_DIR="$$index" $(BIN)/paperchat ingest >/dev/null && \
+	PAPERCHAT_TEST_INDEX="$$index" $(BIN)/python -m pytest -m "slow or not slow" --durations=25 && \
+	$(BIN)/python -m bench.smoke --data-dir "$$index" --out bench/runs/smoke.json && \
+	$(MAKE) --no-print-directory eval-gate GATE_DATA_DIR="$$index"
 
 # The grounding eval as a CI gate (evals/thresholds.toml): the development set and the blind set
-# with the extractive backend, then the bundled model on fixed subsets of both. The index is
-# built into a temporary data dir, so a fresh machine works; both runs happen even when the
-# first breaches, and reports stay in evals/runs/gate-*.
+# with the extractive backend, then the bundled model on fixed subsets of both, in one process
+# (`paperchat eval ci`: the embedder, the model and the judge are loaded once). The index is
+# built into a temporary data dir, so a fresh machine works (or brought up to date in
+# GATE_DATA_DIR, which `make test` passes); every profile runs even when one breaches, and reports
+# stay in evals/runs/gate-*.
 eval-gate: install
-	@data=$$(mktemp -d) && trap 'rm -rf "$$data"' EXIT && export PAPERCHAT_DATA_DIR="$$data" && \
-	$(BIN)/paperchat ingest >/dev/null && status=0 && \
-	{ $(BIN)/paperchat eval --backend extractive --gate evals/thresholds.toml --out evals/runs/gate-extractive \
-	    --no-progress || status=1; } && \
-	{ $(BIN)/paperchat eval --backend extractive --profile extractive-blind --gate evals/thresholds.toml \
-	    --out evals/runs/gate-extractive-blind --no-progress || status=1; } && \
-	{ $(BIN)/paperchat eval --backend local --gate evals/thresholds.toml --out evals/runs/gate-local \
-	    --no-progress || status=1; } && \
-	{ $(BIN)/paperchat eval --backend local --profile local-blind --gate evals/thresholds.toml \
-	    --out evals/runs/gate-local-blind --no-progress || status=1; } && \
-	exit $$status
+	@data="$(GATE_DATA_DIR)" && if [ -z "$$data" ]; then data=$$(mktemp -d) && trap 'rm -rf "$$data"' EXIT; fi && \
+	export PAPERCHAT_DATA_DIR="$$data" && \
+	$(BIN)/paperchat ingest >/dev/null && \
+	$(BIN)/paperchat eval ci --thresholds evals/thresholds.toml --out evals/runs --no-progress
 
 # The benchmarks of docs/performance.md that take minutes, not hours; results in bench/results/.
 # bench.scale, bench.needle and bench.load are run by hand (their commands are in docs/performance.md).

@@ -63,11 +63,18 @@ def temporary_index(**overrides) -> Iterator[tuple[Settings, PaperStore, object,
     Yields the settings pointing at it (``overrides`` applied), the store, the embedder and the ingest report.
     """
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(**{"chroma_url": None, **overrides, "data_dir": Path(tmp), "corpus": [BUNDLED_CORPUS]})
-        store = open_store(settings)
-        model = load_embedder(settings)
-        report = ingest([BUNDLED_CORPUS], store, lambda: model)
-        yield settings, store, model, report
+        yield bundled_index_in(Path(tmp), **overrides)
+
+
+def bundled_index_in(data_dir: Path, **overrides) -> tuple[Settings, PaperStore, object, IngestReport]:
+    """The bundled collection ingested into ``data_dir``: only what is not there yet is embedded, so an index
+    of it that is already there (the one `make test` builds once for the tests, the smoke and the eval gate)
+    costs a hash check. Returns what :func:`temporary_index` yields."""
+    settings = Settings(**{"chroma_url": None, **overrides, "data_dir": Path(data_dir), "corpus": [BUNDLED_CORPUS]})
+    store = open_store(settings)
+    model = load_embedder(settings)
+    report = ingest([BUNDLED_CORPUS], store, lambda: model)
+    return settings, store, model, report
 
 
 Ranker = Callable[[str], list[str]]

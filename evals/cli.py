@@ -3,6 +3,7 @@
     paperchat eval [--dataset FILE] [--backend NAME] [--judge NAME] [--limit N] [--out DIR] [--gate FILE]
     paperchat eval compare RUN_A RUN_B
     paperchat eval gate RUN [--thresholds FILE] [--profile NAME]
+    paperchat eval ci [PROFILE ...] [--thresholds FILE] [--out DIR]
     paperchat eval judges [--judge NAME ...]
 
 Registered on the main command in ``ui/cli.py``; a thin layer over
@@ -136,6 +137,60 @@ def gate_command(run: Path, thresholds: Path, profile: str | None) -> None:
     report, _ = read_results(run)
     name = profile or report["run"]["backend"]
     _exit_on_breach(check_gate(report, gate_profile(load_thresholds(thresholds), name)), name)
+
+
+@eval_group.command("ci")
+@click.argument("profiles", nargs=-1)
+@click.option("--thresholds", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=THRESHOLDS,
+              show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=RUNS_DIR,
+              show_default=True, help="Each profile's run goes to OUT/gate-PROFILE.")
+@click.option("--timeout", default=180.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds one question may take; a slower one is recorded as failed.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.pass_context
+def ci(ctx: click.Context, profiles: tuple[str, ...], thresholds: Path, out_dir: Path, timeout: float,
+       no_progress: bool) -> None:
+    """Run and check the gate PROFILES (default: every profile of the thresholds file) in one process.
+
+    The same as `paperchat eval --backend B --profile P --gate FILE` for each profile (B is the profile's
+    ``backend``), but the embedder, each backend's model and each judge are loaded once, and a judge's
+    agreement with the hand labels (the same in every run) is measured once. Every profile runs even when
+    one breaches; exit 1 if any did.
+    """
+    from assistant.engine import Assistant
+    from index.embedders import load_embedder
+
+    table = load_thresholds(thresholds)
+    gates = {name: gate_profile(table, name) for name in profiles or table.get("profiles", {})}
+    base = _settings(ctx)
+    embed_model = load_embedder(base)
+    assistants: dict[str, Assistant] = {}
+    judges: dict[str, object] = {}
+    breached = []
+    for name, gate in gates.items():
+        backend = gate.get("backend", name)
+        if backend not in assistants:
+            assistants[backend] = Assistant(with_overrides(base, backend=backend), embed_model=embed_model)
+        assistant = assistants[backend]
+        judge_name = gate.get("judge", "cheap")
+        if judge_name not in judges:  # its decisions are cached: the next run's agreement costs nothing
+            judges[judge_name] = load_judge(judge_name, embed_model, assistant.settings, llm=assistant.llm)
+        dataset = Path(gate.get("dataset", DEV_SET))
+        questions = select(load_questions(dataset), gate.get("questions"))
+        click.echo(f"eval {name}: {len(questions)} questions of {dataset}, backend {backend}, judge {judge_name}",
+                   err=True)
+        report = run_eval(assistant, questions, judges[judge_name], out_dir / f"gate-{name}", dataset=_shown(dataset),
+                          backend=backend, timeout=timeout, progress=not no_progress)
+        _summary(report)
+        click.echo(f"report: {out_dir / f'gate-{name}' / 'report.md'}")
+        for line in check_gate(report, gate):
+            click.echo(f"gate breach ({name}): {line}", err=True)
+            breached.append(name)
+        if name not in breached:
+            click.echo(f"gate: every threshold of profile {name} met")
+    if breached:
+        sys.exit(1)
 
 
 @eval_group.command()

@@ -367,6 +367,8 @@ def check_gate(report: dict, profile: dict) -> list[str]:
     """
     breaches = []
     run = report["run"]
+    if profile.get("backend") and run["backend"] != profile["backend"]:
+        breaches.append(f"run.backend: the run used {run['backend']}, the thresholds are for {profile['backend']}")
     if profile.get("judge") and run["judge"] != profile["judge"]:
         breaches.append(f"run.judge: the run used {run['judge']}, the thresholds are for {profile['judge']}")
     if profile.get("questions") and sorted(run["ids"]) != sorted(profile["questions"]):

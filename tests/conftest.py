@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -31,8 +32,15 @@ def e5():
 
 @pytest.fixture(scope="session")
 def bundled_index(tmp_path_factory, e5):
-    """The bundled collection ingested into embedded Chroma; returns its settings."""
-    settings = IndexSettings(data_dir=tmp_path_factory.mktemp("bundled"), corpus=[BUNDLED_CORPUS])
+    """The bundled collection ingested into embedded Chroma; returns its settings.
+
+    `make test` ingests the collection once for the tests, the benchmark smoke and the eval gate, and names
+    that data dir in ``PAPERCHAT_TEST_INDEX``: the tests get a copy of it (they may write to theirs), which
+    the ingest here only checks (nothing is embedded again while the collection is unchanged)."""
+    data_dir = tmp_path_factory.mktemp("bundled")
+    if os.environ.get("PAPERCHAT_TEST_INDEX"):
+        shutil.copytree(os.environ["PAPERCHAT_TEST_INDEX"], data_dir, dirs_exist_ok=True)
+    settings = IndexSettings(data_dir=data_dir, corpus=[BUNDLED_CORPUS])
     report = ingest([BUNDLED_CORPUS], open_store(settings), lambda: e5)
     assert not report.rejected
     return settings

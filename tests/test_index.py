@@ -124,8 +124,11 @@ def test_rebuild_starts_over(tmp_path, e5):
 
 @pytest.mark.slow
 def test_ingest_killed_half_way_then_rerun_ends_with_exact_chunks(tmp_path):
+    # Three batches of papers: enough to be killed between two, a third of the bundled collection's embedding.
+    papers = BUNDLED[:3 * PAPERS_PER_BATCH]
+    corpus = str(write_jsonl(tmp_path / "papers.jsonl", papers))
     env = {**os.environ, "PAPERCHAT_DATA_DIR": str(tmp_path / "data")}
-    proc = subprocess.Popen([str(BIN / "paperchat"), "ingest"], env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([str(BIN / "paperchat"), "ingest", corpus], env=env, stderr=subprocess.PIPE, text=True)
     # tqdm redraws with '\r': kill as soon as some, not all, chunks were written.
     seen = ""
     deadline = time.monotonic() + 120
@@ -137,13 +140,14 @@ def test_ingest_killed_half_way_then_rerun_ends_with_exact_chunks(tmp_path):
     proc.wait()
     settings = IndexSettings(data_dir=tmp_path / "data")
     partial = open_store(settings).count()
-    assert 0 < partial < len(expected_ids(BUNDLED))
+    assert 0 < partial < len(expected_ids(papers))
 
-    result = subprocess.run([str(BIN / "paperchat"), "ingest"], env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([str(BIN / "paperchat"), "ingest", corpus], env=env, capture_output=True, text=True,
+                            timeout=300)
     assert result.returncode == 0, result.stderr
     store = open_store(settings)
-    assert stored_ids(store) == expected_ids(BUNDLED)
-    assert store.count() == len(expected_ids(BUNDLED))
+    assert stored_ids(store) == expected_ids(papers)
+    assert store.count() == len(expected_ids(papers))
 
 
 ENGLISH_PAPERS = [

@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from assistant.backends import backend_names, get_backend, load_llm, register_backend, registered_backends
-from conftest import run_cli
+from conftest import invoke_cli, run_cli
 from evals.cli import eval_group
 from index.errors import UserError
 from index.settings import with_overrides
@@ -45,14 +45,14 @@ def test_readme_settings_table_is_the_generated_one():
 
 
 def test_settings_markdown_command_prints_the_table():
-    result = run_cli("settings", "--markdown", env=dict(os.environ))
+    result = invoke_cli("settings", "--markdown", env=dict(os.environ))
     assert result.returncode == 0, result.stderr
     assert result.stdout == settings_table()
 
 
 def test_settings_command_hides_secrets(tmp_path):
     env = {**os.environ, "PAPERCHAT_OPENAI_API_KEY": "sk-very-secret", "PAPERCHAT_TOP_K": "7"}
-    result = run_cli("settings", env=env)
+    result = invoke_cli("settings", env=env)
     assert result.returncode == 0, result.stderr
     assert "PAPERCHAT_TOP_K=7\n" in result.stdout and "sk-very-secret" not in result.stdout
 
@@ -80,11 +80,11 @@ def test_a_bad_override_is_one_line_naming_the_option(changes, message):
 
 def test_bad_values_on_the_command_line_or_in_the_environment_are_one_line(tmp_path):
     env = {**os.environ, "PAPERCHAT_DATA_DIR": str(tmp_path / "data")}
-    result = run_cli("serve", "--backends", "extractive,nope", env=env)
+    result = invoke_cli("serve", "--backends", "extractive,nope", env=env)
     assert result.returncode == 1
     assert result.stderr == ("paperchat: error: --backends: unknown backend 'nope'; choose among local, openai, "
                              "ollama, extractive (got ['extractive', 'nope'])\n")
-    result = run_cli("stats", env={**env, "PAPERCHAT_TOP_K": "many"})
+    result = invoke_cli("stats", env={**env, "PAPERCHAT_TOP_K": "many"})
     assert result.returncode == 1
     assert result.stderr == ("paperchat: error: PAPERCHAT_TOP_K: Input should be a valid integer, unable to parse "
                              "string as an integer (got 'many')\n")

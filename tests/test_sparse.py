@@ -14,7 +14,7 @@ import pytest
 from llama_index.core.embeddings import MockEmbedding
 
 from assistant.retrieval import HybridRetriever
-from conftest import run_cli, write_jsonl
+from conftest import invoke_cli, run_cli, write_jsonl
 from index.chunking import chunk_paper
 from index.corpus import read_corpus
 from index.errors import UserError
@@ -184,13 +184,13 @@ def test_a_missing_or_broken_index_is_rebuilt_once_with_one_line(tmp_path, e5, d
         path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
     env = {**os.environ, "PAPERCHAT_DATA_DIR": str(tmp_path / "data")}
 
-    result = run_cli("search", "--mode", "bm25", "--json", CHILDREN, env=env)
+    result = invoke_cli("search", "--mode", "bm25", "--json", CHILDREN, env=env)
     assert result.returncode == 0, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"note: the BM25 index {path} ") and "rebuilding" in lines[0]
     assert "Traceback" not in result.stderr
     assert json.loads(result.stdout)["results"][0]["base_id"] == "2506.11079"
-    again = run_cli("search", "--mode", "bm25", "--json", CHILDREN, env=env)
+    again = invoke_cli("search", "--mode", "bm25", "--json", CHILDREN, env=env)
     assert again.returncode == 0 and again.stderr == ""
     assert catalogue(sparse_index(open_store(settings))) == expected_catalogue(SOME)
 

@@ -172,9 +172,11 @@ def _stream_to_terminal(assistant, question: str, history: list[dict], papers: l
             click.echo(strip_control(event.text), nl=False)
         elif isinstance(event, AnswerDone):
             answer = event.answer
-    click.echo()
+    if streamed:
+        click.echo()  # ends the streamed line
     if answer.text.strip() != streamed.strip():
-        click.echo(f"\n{strip_control(answer.text)}")
+        # An empty line sets the verified text apart from a draft; a refusal streams nothing and starts at once.
+        click.echo(("\n" if streamed.strip() else "") + strip_control(answer.text))
     for notice in answer.notices:
         click.echo(f"note: {notice}", err=True)
     if answer.sentences:
@@ -393,3 +395,6 @@ def serve(ctx: click.Context, host: str | None, port: int | None, auth: str | No
 
 from evals.cli import eval_group  # noqa: E402  (evals uses assistant; registered last, kept apart)
 main.add_command(eval_group)
+
+if __name__ == "__main__":  # `python -m ui.cli`, as from a checkout without the entry point installed
+    main()
