@@ -140,3 +140,19 @@ def a_title_answers(question: str) -> bool:
     """"Which paper …?", "Which song generation system …?", "有没有…的论文？": the question asks to identify work,
     so naming a paper (its title, cited) answers it; "What did X change?" is not answered by X's title."""
     return _IDENTIFY_RE.search(_CONTEXT_RE.sub("", question)) is not None
+
+
+_SEEKS_PAPER_RE = re.compile(
+    r"\b(?:is|was) there (?:a|an|any)\b[^?？]*\b(?:papers?|works?|stud(?:y|ies)|research|articles?)\b|"
+    r"\bare there (?:any )?(?:papers?|works?|stud(?:y|ies)|research|articles?)\b|"
+    r"\b(?:any|a) (?:papers?|works?|stud(?:y|ies)|research) (?:on|about|that|which|using|in)\b|"
+    r"\bwhich (?:paper|work|study|article)\b(?!s)|\bhas anyone\b|"
+    r"(?:有没有|是否有|有无)[^？?]*(?:论文|研究|工作|文章)|哪篇",
+    re.IGNORECASE)
+
+
+def seeks_a_paper(question: str) -> bool:
+    """"Is there a paper on X?", "Which paper proposes X?", "有没有关于X的论文？": the question asks whether
+    one paper on a topic exists. "Which papers use X?" (a survey of the collection) is not one: a broad topic
+    matches every summary loosely, so a loose match says nothing there."""
+    return _SEEKS_PAPER_RE.search(_CONTEXT_RE.sub("", question)) is not None

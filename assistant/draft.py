@@ -17,7 +17,7 @@ from assistant import prompts
 from assistant.answer import SentenceVerdict, Source
 from assistant.answerability import ASKS_NUMBER_RE
 from assistant.citations import split_answer_sentences, strip_citations
-from assistant.evidence import HAS_NUMBER_RE
+from assistant.evidence import HAS_NUMBER_RE, QUANTITY_RE
 
 _INTRO_RE = re.compile(r"[^.。!?！？\n]*[:：]\s*$")
 
@@ -72,12 +72,19 @@ def annotate(text: str, verdicts: list[SentenceVerdict]) -> str:
     return text
 
 
-def quoted_answer(sources: list[Source], language: str) -> str:
-    """The top paper's two sentences that best answer the question, quoted with its title and ID."""
+def quoted_answer(sources: list[Source], language: str, question: str = "") -> str:
+    """The top paper's two sentences that best answer the question, quoted with its title and ID.
+
+    When the question asks for a quantity and neither sentence has a number, the best one that has replaces the
+    second: "What speedup does X report?" wants "延迟降低约2倍", which ranks third behind two that name X."""
     top = sources[0]
+    chosen = top.sentences[:2]
+    numbered = [s for s in top.sentences[2:] if HAS_NUMBER_RE.search(s)]
+    if QUANTITY_RE.search(question) and numbered and not any(HAS_NUMBER_RE.search(s) for s in chosen):
+        chosen = chosen[:1] + numbered[:1]
     lines = [prompts.QUOTED_INTRO[language]]
     lines += [f"- {top.title}: “{sentence}” [arXiv:{top.arxiv_id}]" if not n else f"- “{sentence}” [arXiv:{top.arxiv_id}]"
-              for n, sentence in enumerate(top.sentences[:2])]
+              for n, sentence in enumerate(chosen)]
     return "\n".join(lines)
 
 

@@ -50,6 +50,10 @@ ABSTAIN = {
     "en": "The collection does not answer this question.",
     "zh": "本文集中的论文没有回答这个问题。",
 }
+NO_SUCH_PAPER = {
+    "en": "No paper in the collection is about this: the closest summaries match the question only loosely.",
+    "zh": "集合中没有关于这个问题的论文：最接近的论文摘要也只是大致相关。",
+}
 NOT_STATED = {
     "en": "The papers found do not state the figure this question asks for.",
     "zh": "找到的论文没有给出这个问题所问的具体数值。",

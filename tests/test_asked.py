@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.asked import a_title_answers, asked_quantity, is_multi_part
+from assistant import prompts
+from assistant.answer import Source
+from assistant.asked import a_title_answers, asked_quantity, is_multi_part, seeks_a_paper
+from assistant.draft import quoted_answer
 from conftest import scripted
 
 CHILD_PAPER = "2506.11079v1"
@@ -102,3 +105,47 @@ def test_a_title_with_a_question_mark_is_still_only_a_title(bundled_index, e5):
     answer = scripted(bundled_index, e5, f"[arXiv:2505.22943v1] {title}").ask(
         "What do LLM-written deceptive captions reveal about CLIP-style representations?")
     assert answer.quoted or answer.abstained
+
+
+@pytest.mark.parametrize("question, seeks", [
+    ("Is there a paper on FooNet-style tokenizers?", True),
+    ("Are there any studies on foo detection?", True),
+    ("Which paper proposes FooNet?", True),
+    ("有没有关于 Foo 检测的论文？", True),
+    ("哪篇论文提出了 FooNet？", True),
+    ("Which papers use FooNet?", False),  # a survey of the collection: a broad topic matches loosely
+    ("哪些论文用到了 FooNet？", False),
+    ("What does FooNet propose?", False),
+    ("Which dataset did FooNet train on?", False),
+])
+def test_questions_that_ask_whether_a_paper_exists(question, seeks):
+    assert seeks_a_paper(question) is seeks
+
+
+def test_no_paper_on_a_topic_is_said_plainly_not_answered_with_loose_matches(bundled_index, e5):
+    # The draft a 1.5B model wrote for this question: true sentences of speech-translation papers.
+    reply = "[arXiv:2506.09175v1] 提出短语词典偏差方法，用于解决语音翻译中短语翻译困难的问题。"
+    answer = scripted(bundled_index, e5, reply).ask("有没有关于手语翻译的论文？")
+    assert answer.abstained and answer.abstention_reason == "no_answer"
+    assert answer.text.startswith(prompts.NO_SUCH_PAPER["zh"])
+    assert "2506.09175v1" in answer.text  # the closest papers are still named
+
+
+def test_a_paper_that_matches_closely_is_still_found(bundled_index, e5):
+    answer = scripted(bundled_index, e5, f"[arXiv:{CHILD_PAPER}] {CHILD_QUOTE}").ask("有没有论文研究儿童语音识别？")
+    assert not answer.abstained
+    assert [c.arxiv_id for c in answer.citations] == [CHILD_PAPER]
+
+
+def test_a_survey_of_the_collection_is_not_refused_for_matching_loosely(extractive):
+    answer = extractive.ask("Which papers use CTC somewhere in their approach?")
+    assert not answer.abstained
+
+
+def test_a_quoted_answer_to_a_quantity_question_quotes_a_number():
+    source = Source(arxiv_id="2601.00001v1", base_id="2601.00001", title="FooNet", url="", score=1.0,
+                    sentences=["FooNet 提出了新的推测解码框架。", "FooNet 在用户输入时生成候选响应。",
+                               "实验表明延迟降低约3倍。", "代码已开源，共有2个版本。"])
+    text = quoted_answer([source], "zh", "What speedup does FooNet report?")
+    assert "延迟降低约3倍" in text and "推测解码框架" in text and "候选响应" not in text
+    assert "候选响应" in quoted_answer([source], "zh", "What does FooNet propose?")
