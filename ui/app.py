@@ -95,12 +95,12 @@ def build_app(service: ChatService) -> gr.Blocks:
                             show_search="none")
                     with gr.Column(scale=2):
                         pick = picker(service)
-                        summary = gr.HTML('<p class="pc-wait">Select a paper to read its summary.</p>')
                         with gr.Row():
                             add = gr.Button("Add to the papers to ask about", visible=False, variant="secondary",
                                             size="md")
                             ask_about = gr.Button("Ask about this paper in the chat", visible=False,
                                                   variant="secondary", size="md")
+                        summary = gr.HTML('<p class="pc-wait">Select a paper to read its summary.</p>')
                         selected = gr.State(None)
         conversation_sidebar(service, chatbot, conversation, changed, app)
         connect_picker(service, pick, bar, tabs, add, selected)

@@ -63,7 +63,8 @@ def conversation_sidebar(service: ChatService, chatbot: gr.Chatbot, conversation
                 gr.DownloadButton(value=files[0], **active), gr.DownloadButton(value=files[1], **active))
 
     sidebar = [listing, title, rename, delete, markdown, json_file]
-    quick = {"queue": False, "api_visibility": "private"}
+    # Refreshing the sidebar takes milliseconds: no progress overlay flashing over it.
+    quick = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
 
     def reopen(conversation_id: str | None, request: gr.Request):
         if not conversation_id:
