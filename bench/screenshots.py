@@ -51,6 +51,12 @@ SOURCES_LAID_OUT = """() => {
 (While the panel is folded or still sliding open, its cards are clipped, not hidden, and overlap the answer.)"""
 
 
+SIDEBAR_ENABLED = """() => [...document.querySelectorAll('#pc-sidebar button')]
+    .filter(b => ['Rename', 'Delete', 'Markdown', 'JSON'].includes(b.textContent.trim()))
+    .every(b => !b.disabled && getComputedStyle(b).opacity === '1')"""
+"""True once the sidebar's buttons for the conversation shown are enabled and done fading in."""
+
+
 def wait_until_still(page: Page, selector: str) -> None:
     """Wait until the last element matching ``selector`` stops moving (two looks 200 ms apart agree)."""
     page.wait_for_function("""selector => {
@@ -90,6 +96,7 @@ def ask(page: Page, question: str) -> None:
     expect(page.locator(".message.bot .pc-foot, .message.bot .pc-abstain, .message.bot .pc-error")).to_have_count(1)
     expect(page.locator("textarea").first).to_be_editable()
     expect(page.locator("#pc-conversations input:checked")).to_have_count(1)  # saved, and listed as shown
+    page.wait_for_function(SIDEBAR_ENABLED)
 
 
 def choose_paper(page: Page, base_id: str) -> None:
