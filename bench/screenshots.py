@@ -6,6 +6,9 @@ writes:
 
     screenshot-chat.png       a question, its sources panel opened, the cited answer and its grounding
     screenshot-versions.png   a question about what changed between the versions of a paper
+    screenshot-evidence.png   a citation clicked: its evidence sentences highlighted in the sources panel
+    screenshot-scope.png      two papers chosen in the Papers tab: the chat's scope line and an answer from them
+(the sidebar on the left lists the conversations the earlier pictures saved).
 
     .venv/bin/python -m bench.screenshots              # into docs/
     .venv/bin/python -m bench.screenshots --out /tmp/shots
@@ -48,6 +51,12 @@ SOURCES_LAID_OUT = """() => {
 (While the panel is folded or still sliding open, its cards are clipped, not hidden, and overlap the answer.)"""
 
 
+SIDEBAR_ENABLED = """() => [...document.querySelectorAll('#pc-sidebar button')]
+    .filter(b => ['Rename', 'Delete', 'Markdown', 'JSON'].includes(b.textContent.trim()))
+    .every(b => !b.disabled && getComputedStyle(b).opacity === '1')"""
+"""True once the sidebar's buttons for the conversation shown are enabled and done fading in."""
+
+
 def wait_until_still(page: Page, selector: str) -> None:
     """Wait until the last element matching ``selector`` stops moving (two looks 200 ms apart agree)."""
     page.wait_for_function("""selector => {
@@ -80,6 +89,60 @@ def shoot(page: Page, url: str, question: str, height: int, open_sources: bool, 
     page.screenshot(path=path)
 
 
+def ask(page: Page, question: str) -> None:
+    """Send ``question`` and wait until its verified answer is shown and the chat has settled."""
+    page.locator("textarea").first.fill(question)
+    page.locator("button.submit-button").click()
+    expect(page.locator(".message.bot .pc-foot, .message.bot .pc-abstain, .message.bot .pc-error")).to_have_count(1)
+    expect(page.locator("textarea").first).to_be_editable()
+    expect(page.locator("#pc-conversations input:checked")).to_have_count(1)  # saved, and listed as shown
+    page.wait_for_function(SIDEBAR_ENABLED)
+
+
+def choose_paper(page: Page, base_id: str) -> None:
+    """Add the paper ``base_id`` to the Papers tab's picker by typing its ID and choosing the one option left."""
+    search = page.locator("#pc-picker input")
+    search.click()
+    search.fill(base_id)
+    expect(page.get_by_role("option")).to_have_count(1)
+    page.get_by_role("option", name=f"{base_id} ·").click()
+    expect(page.locator("#pc-picker")).to_contain_text(f"{base_id} ·")
+
+
+def shoot_evidence(page: Page, url: str, path: Path) -> None:
+    """Ask, let the sources fold, click the second citation: its evidence is highlighted in the opened panel."""
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.goto(url)
+    ask(page, EVIDENCE_QUESTION)
+    expect(page.locator(".pc-card")).to_have_count(0)
+    wait_until_still(page, ".message.bot")
+    page.locator(".pc-sentence a").nth(1).click()
+    expect(page.locator(".pc-evidence li.pc-lit").first).to_be_in_viewport()
+    wait_until_still(page, ".message.bot")
+    page.mouse.move(0, 0)
+    page.screenshot(path=path)
+
+
+def shoot_scope(page: Page, url: str, path: Path) -> None:
+    """Choose two papers in the Papers tab, ask about them, photograph the scope line and the answer."""
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.goto(url)
+    page.get_by_role("tab", name="Papers").click()
+    for paper in SCOPE_PAPERS:
+        choose_paper(page, paper)
+    page.keyboard.press("Escape")
+    page.locator("#pc-ask-these").click()
+    expect(page.locator(".pc-scope")).to_be_visible()
+    ask(page, EVIDENCE_QUESTION)
+    page.mouse.move(0, 0)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=path)
+
+
+EVIDENCE_QUESTION = "Which paper uses LLM feedback as a reward for ASR domain adaptation?"
+SCOPE_PAPERS = ["2506.22846", "2505.21138"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="directory for the pictures (default: docs/)")
@@ -104,6 +167,10 @@ def main() -> None:
                     page.set_default_timeout(TIMEOUT_MS)
                     for name, (question, height, open_sources) in SHOTS.items():
                         shoot(page, url, question, height, open_sources, args.out / name)
+                        print(args.out / name)
+                    for name, take in (("screenshot-evidence.png", shoot_evidence),
+                                       ("screenshot-scope.png", shoot_scope)):
+                        take(page, url, args.out / name)
                         print(args.out / name)
                 finally:
                     browser.close()

@@ -28,9 +28,8 @@ from index.errors import UserError
 from index.settings import BUNDLED_CORPUS
 from ui.access import is_loopback, parse_auth
 from ui.display import answer_markdown, engine_history, from_display, to_display
-from ui.render import final_markdown, sources_html
+from ui.render import cited_evidence, final_markdown, sources_html
 from ui.feedback import FeedbackLog
-from ui.service import cited_evidence
 from ui.settings import Settings
 
 FIRST_QUESTION = "Which paper uses LLM feedback as a reward for ASR domain adaptation?"
@@ -307,7 +306,7 @@ def test_markup_from_users_corpus_and_model_is_shown_as_text():
     assert "<script" not in cards and "<img" not in cards
     assert 'href="javascript' not in cards and "](" not in cards and "://evil" not in cards
     assert cards.count('href="https://arxiv.org/abs/') == 2  # this version and the other one
-    assert '<li class="pc-cited" title="An answer sentence cites this">safe</li>' in cards
+    assert '<li class="pc-cited pc-e-2506-11091v1-1" title="Supports a sentence of the answer">safe</li>' in cards
 
 
 def test_an_unsupported_draft_is_labelled_apart_from_a_question_the_collection_cannot_answer():
@@ -318,14 +317,18 @@ def test_an_unsupported_draft_is_labelled_apart_from_a_question_the_collection_c
 
 
 def test_answer_display_round_trips_into_the_engine_history():
-    verdicts = [SentenceVerdict("LAIL improves WER [arXiv:2506.22846v1]", ["2506.22846v1"], True, "lexical"),
+    verdicts = [SentenceVerdict("LAIL improves WER [arXiv:2506.22846v1]", ["2506.22846v1"], True, "lexical",
+                                [{"arxiv_id": "2506.22846v1", "index": 0}]),
                 SentenceVerdict("It is the best <b>ever</b>. [arXiv:2506.22846v1]", ["2506.22846v1"], False, "embedding")]
     text = f"LAIL improves WER [arXiv:2506.22846v1] It is the best <b>ever</b>. [arXiv:2506.22846v1]{UNSUPPORTED_MARK}"
     answer = Answer("q", "q", text, False, sentences=verdicts,
                     sources=[Source("2506.22846v1", "2506.22846", "t", "https://arxiv.org/abs/2506.22846v1", 0.2,
                                     ["Proposed LAIL, improving WER on LibriSpeech.", "Other sentence."])])
-    shown = final_markdown(answer)
+    shown = final_markdown(answer, "abc123")
     assert "1 of 2 sentences supported by the cited evidence" in shown
+    # Each checked sentence is a span naming its answer and, when supported, its evidence sentences.
+    assert '<span class="pc-sentence pc-a-abc123 pc-e-2506-22846v1-0" title=' in shown
+    assert '<span class="pc-sentence pc-a-abc123">It is the best &lt;b&gt;ever&lt;/b&gt;.' in shown
     history = engine_history([{"role": "user", "content": to_display("What is <LAIL>?")},
                               {"role": "assistant", "content": "<div>cards</div>", "metadata": {"title": "Sources · 1 paper"}},
                               {"role": "assistant", "content": shown, "metadata": {"id": "abc"}}])
@@ -334,7 +337,11 @@ def test_answer_display_round_trips_into_the_engine_history():
     as_parts = engine_history([{"role": "user", "content": [{"type": "text", "text": to_display("What is <LAIL>?")}]},
                                {"role": "assistant", "content": [{"type": "text", "text": shown}], "metadata": None}])
     assert as_parts == history
+    # What the sources panel marks is what the check recorded, not a guess by similarity.
     assert cited_evidence(answer) == {"2506.22846v1": {0}}
+    cards = sources_html(answer.sources, cited_evidence(answer), "abc123")
+    assert '<div class="pc-sources pc-a-abc123">' in cards
+    assert '<li class="pc-cited pc-e-2506-22846v1-0"' in cards and '<li class="pc-e-2506-22846v1-1">' in cards
 
 
 # --- the feedback log ------------------------------------------------------------------

@@ -1,9 +1,13 @@
 """The chat UI (``paperchat serve``): the page's layout over a :class:`ChatService`, and serving it.
 
+    Sidebar     the user's saved conversations: reopen, rename, delete, export (ui/sidebar.py).
     Chat tab    the chat (ui/chat.py: the answer streams in under a collapsible "Sources" message;
                 the verified answer links its citations and says how many of its sentences are
-                supported); thumbs up/down and a comment go to the feedback log; Settings below.
-    Papers tab  the collection as the index holds it, a filter box, one paper's summary.
+                supported; a click on a sentence or its citation opens the sources at the evidence
+                that supports it, ui/static/paperchat.js); thumbs up/down and a comment go to the
+                feedback log; the scope line when papers were chosen; Settings below.
+    Papers tab  the collection as the index holds it, a filter box, one paper's summary, and the paper
+                picker (ui/picker.py): "Ask about these papers" limits the chat to the chosen ones.
     API         ``/chat`` (ui/chat.py) and ``/feedback`` (rates an answer of ``/chat``); on the same port,
                 the OpenAI-compatible ``/v1/models`` and ``/v1/chat/completions`` (ui/api.py).
 
@@ -26,9 +30,11 @@ from ui.access import LoginThrottle, parse_auth
 from ui.api import ApiKeyThrottle, OpenAIApi
 from ui.chat import CHAT_CONCURRENCY, EXAMPLES, connect_chat
 from ui.papers import paper_rows
+from ui.picker import connect_picker, picker, scope_bar
 from ui.render import header_html, paper_html
 from ui.service import ChatService
 from ui.settings import Settings
+from ui.sidebar import conversation_sidebar
 
 LANGUAGES = [("Auto (the question's)", "auto"), ("English", "en"), ("中文", "zh")]
 # System fonts only: the page must not fetch anything from the internet.
@@ -36,15 +42,20 @@ THEME = gr.themes.Soft(primary_hue="indigo", neutral_hue="slate",
                        font=["system-ui", "-apple-system", "Segoe UI", "Noto Sans", "sans-serif"],
                        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
 CSS = files("ui").joinpath("static", "paperchat.css").read_text(encoding="utf-8")
+JS = files("ui").joinpath("static", "paperchat.js").read_text(encoding="utf-8")
 
 
 def build_app(service: ChatService) -> gr.Blocks:
     """The whole UI over ``service``; call :func:`launch` to serve it."""
     settings = service.settings
-    with gr.Blocks(title="paperchat", fill_height=True, analytics_enabled=False) as app:
+    # Exported files are copied into Gradio's cache: kept a day at most.
+    with gr.Blocks(title="paperchat", fill_height=True, analytics_enabled=False, delete_cache=(3600, 86400)) as app:
+        conversation = gr.State(None)
+        """The ID of the saved conversation the chat shows; None until its first answer is saved."""
         gr.HTML(header_html(len(service.papers), service.versions, settings.backend, settings.topic))
         with gr.Tabs() as tabs:
             with gr.Tab("Chat", id="chat"):
+                bar = scope_bar()
                 chatbot = gr.Chatbot(
                     label="paperchat", show_label=False, height="64vh", layout="bubble",
                     latex_delimiters=[], allow_tags=False, buttons=["copy"],
@@ -67,7 +78,8 @@ def build_app(service: ChatService) -> gr.Blocks:
                                       info="Papers whose evidence the model is shown")
                     language = gr.Radio(LANGUAGES, value="auto", label="Answer language",
                                         info="Auto answers in the language of the question")
-                connect_chat(service, chatbot, textbox, [backend, top_k, language])
+                changed = connect_chat(service, chatbot, textbox, [backend, top_k, language],
+                                       [bar.papers, bar.versions], conversation)
 
             with gr.Tab("Papers", id="papers"):
                 gr.Markdown(f"The {len(service.papers)} papers of the collection, as indexed. Click one to read its "
@@ -82,10 +94,16 @@ def build_app(service: ChatService) -> gr.Blocks:
                             max_height=560, column_widths=["16%", "13%", "56%", "15%"], elem_id="pc-papers-table",
                             show_search="none")
                     with gr.Column(scale=2):
+                        pick = picker(service)
+                        with gr.Row():
+                            add = gr.Button("Add to the papers to ask about", visible=False, variant="secondary",
+                                            size="md")
+                            ask_about = gr.Button("Ask about this paper in the chat", visible=False,
+                                                  variant="secondary", size="md")
                         summary = gr.HTML('<p class="pc-wait">Select a paper to read its summary.</p>')
-                        ask_about = gr.Button("Ask about this paper in the chat", visible=False, variant="secondary",
-                                              size="md")
                         selected = gr.State(None)
+        conversation_sidebar(service, chatbot, conversation, changed, app)
+        connect_picker(service, pick, bar, tabs, add, selected)
 
         def on_like(history: list[dict], data: gr.LikeData):
             answer_id = service.answer_id_at(history, data.index)
@@ -119,8 +137,9 @@ def build_app(service: ChatService) -> gr.Blocks:
             row = evt.row_value or []
             paper = service.paper(str(row[0])) if row else None
             if paper is None:
-                return gr.skip(), gr.skip(), gr.skip()
-            return paper_html(paper, service.paper_sections(paper)), gr.Button(visible=True), paper.base_id
+                return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return (paper_html(paper, service.paper_sections(paper)), gr.Button(visible=True), gr.Button(visible=True),
+                    paper.base_id)
 
         def on_ask(base_id: str | None):
             paper = service.paper(base_id) if base_id else None
@@ -129,7 +148,7 @@ def build_app(service: ChatService) -> gr.Blocks:
             return gr.Textbox(value=f"What is arXiv {paper.versions[-1]} about?"), gr.Tabs(selected="chat")
 
         paper_filter.change(on_filter, paper_filter, table, queue=False, api_visibility="private")
-        table.select(on_select, None, [summary, ask_about, selected], queue=False, api_visibility="private")
+        table.select(on_select, None, [summary, ask_about, add, selected], queue=False, api_visibility="private")
         ask_about.click(on_ask, selected, [textbox, tabs], queue=False, api_visibility="private")
 
         def feedback(answer_id: str, verdict: str, comment: str = "") -> str:
@@ -169,7 +188,7 @@ def launch(app: gr.Blocks, *, host: str, port: int, auth: str | SecretStr | tupl
         throttles.append(Middleware(ApiKeyThrottle, failures=login_failures, lockout_seconds=login_lockout_seconds))
     try:
         # Routes given to the app when it is made come before Gradio's own.
-        app.launch(server_name=host, server_port=port, auth=pair, theme=THEME, css=CSS,
+        app.launch(server_name=host, server_port=port, auth=pair, theme=THEME, css=CSS, js=JS,
                    prevent_thread_lock=not block, show_error=True, quiet=not block, footer_links=["api"],
                    ssr_mode=False, max_file_size=max_upload_bytes,
                    app_kwargs={"middleware": throttles, "routes": routes})

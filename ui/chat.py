@@ -11,6 +11,9 @@ word. Here every message enters the chat through this module, a question always 
     undo      the last question back into the textbox, its answer gone
     example   one of EXAMPLES, clicked in the empty chat, is asked
     stop      the textbox's stop button cancels the answer being written
+    scope     the papers chosen in the Papers tab (ui/picker.py) limit every question until cleared
+    saved     each answered question is saved in the user's current conversation (a new one at the first
+              answer; ui/history.py); retry and undo take the saved turn back too
     /chat     the same answer for API clients (``gradio_client``): the new messages and the answer as
               ``paperchat ask --json`` prints it, plus the ``answer_id`` that ``/feedback`` takes; a
               gr.State keeps each client's conversation, so follow-ups work there too
@@ -20,7 +23,10 @@ from __future__ import annotations
 
 import gradio as gr
 
+from index.errors import UserError
+from ui.conversations import conversation_user
 from ui.display import from_display, message_text, to_display
+from ui.history import questions_in, save_turn
 from ui.service import ChatService
 
 EXAMPLES = [
@@ -33,6 +39,11 @@ CHAT_CONCURRENCY = 4
 """Gradio's limit for the page's other queued events. Questions are not limited by Gradio: its queue hands
 them over at once and :class:`ui.admission.Admission` (``ChatService.admission``, shared with the
 OpenAI-compatible API) decides which run, which wait and which are told the server is busy."""
+
+
+def user_of(request: gr.Request | None) -> str:
+    """Whose conversations these are: the login name with ``--auth``, else the local user."""
+    return conversation_user(getattr(request, "username", None))
 
 
 def client_of(request: gr.Request | None) -> str:
@@ -68,18 +79,30 @@ def _free() -> gr.Textbox:
     return gr.Textbox(interactive=True, submit_btn=True, stop_btn=False)
 
 
-def connect_chat(service: ChatService, chatbot: gr.Chatbot, textbox: gr.Textbox, options: list) -> None:
+def connect_chat(service: ChatService, chatbot: gr.Chatbot, textbox: gr.Textbox, options: list, scope: list,
+                 conversation: gr.State) -> list:
     """Give ``chatbot`` and ``textbox`` (made with ``submit_btn=True, stop_btn=False``) the behaviour above.
 
-    Call inside the app's gr.Blocks; ``options`` are the backend, number-of-sources and language inputs.
+    Call inside the app's gr.Blocks; ``options`` are the backend, number-of-sources and language inputs, ``scope``
+    the chosen papers and versions (gr.State), ``conversation`` the ID of the saved conversation shown (gr.State,
+    None for a new one). Returns the events after which the saved conversation has changed (answered, undone).
     """
     asked = gr.State("")
     """The question being answered, as typed."""
 
+    def take_back(history: list[dict], conversation_id: str | None, request: gr.Request | None) -> None:
+        """Remove the last saved turn when it is the one shown last (an error answer was never saved)."""
+        if conversation_id:
+            try:
+                service.conversations.drop_last_turn(user_of(request), conversation_id, questions_in(history))
+            except UserError as exc:
+                gr.Warning(str(exc))
+
     def ask(text: str, history: list[dict]):
         return _waiting(), text, [*history, question_message(text)]
 
-    def retry(history: list[dict]):
+    def retry(history: list[dict], conversation_id: str | None, request: gr.Request):
+        take_back(history, conversation_id, request)
         earlier, text = last_question(history)
         return _waiting(), text, [*earlier, question_message(text)]
 
@@ -87,26 +110,36 @@ def connect_chat(service: ChatService, chatbot: gr.Chatbot, textbox: gr.Textbox,
         return _waiting(), selected.value["text"], [question_message(selected.value["text"])]
 
     async def answer(text: str, history: list[dict], backend: str, top_k: float, language: str,
-                     request: gr.Request):
+                     papers: list[str] | None, versions: str, conversation_id: str | None, request: gr.Request):
         # The chat shows the question already; the engine gets the conversation before it.
-        async for messages, _ in service.respond_admitted(client_of(request), text, history[:-1], backend, top_k,
-                                                          language):
-            yield [*history, *messages]
+        answered = None
+        async for messages, answer_json in service.respond_admitted(client_of(request), text, history[:-1], backend,
+                                                                    top_k, language, papers, versions):
+            if isinstance(answer_json, dict) and "answer" in answer_json:
+                answered = answer_json
+            yield [*history, *messages], gr.skip()
+        if answered is not None:
+            try:
+                yield gr.skip(), save_turn(service.conversations, user_of(request), conversation_id, text, answered)
+            except UserError as exc:
+                gr.Warning(f"The answer was not saved: {exc}")
 
-    def undo(history: list[dict]):
+    def undo(history: list[dict], conversation_id: str | None, request: gr.Request):
+        take_back(history, conversation_id, request)
         return last_question(history)
 
     quick = {"queue": False, "api_visibility": "private"}
     answering = []
-    for trigger, start, inputs in ((textbox.submit, ask, [textbox, chatbot]), (chatbot.retry, retry, [chatbot]),
+    for trigger, start, inputs in ((textbox.submit, ask, [textbox, chatbot]),
+                                   (chatbot.retry, retry, [chatbot, conversation]),
                                    (chatbot.example_select, example, None)):
         event = trigger(start, inputs, [textbox, asked, chatbot], **quick).then(
-            answer, [asked, chatbot, *options], chatbot, api_visibility="private", show_progress="minimal",
-            concurrency_limit=None)
-        event.then(_free, None, textbox, **quick)
+            answer, [asked, chatbot, *options, *scope, conversation], [chatbot, conversation],
+            api_visibility="private", show_progress="minimal", concurrency_limit=None)
         answering.append(event)
+    done = [event.then(_free, None, textbox, **quick) for event in answering]
     textbox.stop(_free, None, textbox, cancels=answering, **quick)
-    chatbot.undo(undo, chatbot, [chatbot, textbox], **quick)
+    done.append(chatbot.undo(undo, [chatbot, conversation], [chatbot, textbox], **quick))
 
     # The API: a hidden trigger, so that the endpoint has components (a State among them) and not the page's.
     history = gr.State([])
@@ -125,3 +158,4 @@ def connect_chat(service: ChatService, chatbot: gr.Chatbot, textbox: gr.Textbox,
         api_description="Answer a question about the papers; returns the chat messages and the answer "
                         "as JSON (answer, citations, sources, timings, answer_id).",
         concurrency_limit=None, postprocess=False)
+    return done

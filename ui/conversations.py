@@ -218,6 +218,23 @@ class ConversationStore:
                                                                                 conversation_id))
             conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (_now(), conversation_id))
 
+    def drop_last_turn(self, user: str, conversation_id: str, turns: int) -> bool:
+        """Remove the last question and its answer (the chat's undo and retry) if the conversation has ``turns``
+        turns, as the chat showing it counts them; False (nothing removed) otherwise, e.g. when the answer being
+        taken back was an error, which is never saved."""
+        user = self._user(user)
+        with self._writing() as conn:
+            self._row(conn, user, conversation_id)
+            (saved, last_question) = conn.execute(
+                "SELECT count(*) FILTER (WHERE role = 'user'), max(position) FILTER (WHERE role = 'user') "
+                "FROM messages WHERE conversation_id = ?", (conversation_id,)).fetchone()
+            if saved != turns or last_question is None:
+                return False
+            conn.execute("DELETE FROM messages WHERE conversation_id = ? AND position >= ?",
+                         (conversation_id, last_question))
+            conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (_now(), conversation_id))
+        return True
+
     def rename(self, user: str, conversation_id: str, title: str) -> None:
         user = self._user(user)
         title = self._title(title)

@@ -24,6 +24,8 @@ _OWN_BLOCK_RE = re.compile(r'^<div class="pc-[^"]*">.*</div>$\n?', re.MULTILINE)
 _MARK = UNSUPPORTED_MARK.strip()
 _UNSUPPORTED_MARK_HTML = f' <span class="pc-unsupported" title="Not supported by the evidence it cites">{_MARK}</span>'
 _UNSUPPORTED_MARK_RE = re.compile(rf'<span class="pc-unsupported"[^>]*>{re.escape(_MARK)}</span>')
+# Our only spans: a checked sentence's (ui/render.py) and the mark above; what others write is escaped.
+_SENTENCE_SPAN_RE = re.compile(r'<span class="pc-sentence[^"]*"[^>]*>|</span>')
 _CITATION_LINK_RE = re.compile(
     rf"\[(arXiv:{VERSIONED_ID}|{VERSIONED_ID})\]\({re.escape(canonical_url(''))}{VERSIONED_ID}\)")
 
@@ -63,6 +65,7 @@ def plain_answer(markdown: str) -> str:
     """What the engine wrote, from an answer message: for the history of a follow-up question."""
     text = _OWN_BLOCK_RE.sub("", markdown)
     text = _UNSUPPORTED_MARK_RE.sub(_MARK, text)
+    text = _SENTENCE_SPAN_RE.sub("", text)
     text = _CITATION_LINK_RE.sub(lambda m: f"[{m[1]}]" if m[1].startswith("arXiv:") else m[1], text)
     return from_display(text).strip()
 

@@ -15,7 +15,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from jinja2.ext import Extension
 from markupsafe import Markup
 
-from assistant.answer import Answer, Source
+from assistant.answer import Answer, SentenceVerdict, Source
 from assistant.prompts import UNSUPPORTED_MARK
 from index.ids import canonical_url, version_label
 from ui.display import answer_markdown, to_display
@@ -33,8 +33,26 @@ class _OneLine(Extension):
 
 _TEMPLATES = Environment(loader=PackageLoader("ui", "templates"), autoescape=True, undefined=StrictUndefined,
                          extensions=[_OneLine])
+
+
+def evidence_class(arxiv_id: str, index: int) -> str:
+    """The class that ties an evidence sentence in the sources panel to the answer sentences it supports.
+
+    Gradio's sanitizer drops ``data-*`` attributes from chat HTML and keeps classes, so the link is a class;
+    ui/static/paperchat.js reads it back (same spelling: every character but letters and digits as ``-``).
+    """
+    return f"pc-e-{_CLASS_UNSAFE_RE.sub('-', arxiv_id)}-{int(index)}"
+
+
+def answer_class(answer_id: str) -> str:
+    """The class that ties an answer's sentences to its own sources panel."""
+    return f"pc-a-{_CLASS_UNSAFE_RE.sub('-', answer_id)}"
+
+
+_CLASS_UNSAFE_RE = re.compile(r"[^A-Za-z0-9]")
 _TEMPLATES.filters.update(display=lambda text: Markup(to_display(text)), arxiv_url=canonical_url,
                           version_label=version_label)
+_TEMPLATES.globals.update(evidence_class=evidence_class, answer_class=answer_class)
 
 
 def render(template: str, **values) -> str:
@@ -57,11 +75,22 @@ def sources_title(sources: list[Source]) -> str:
     return f"Sources · {papers} paper{'s' if papers != 1 else ''} · the evidence shown to the model"
 
 
-def sources_html(sources: list[Source], cited: dict[str, set[int]] | None = None) -> str:
+def cited_evidence(answer: Answer) -> dict[str, set[int]]:
+    """For each source, the indexes of its evidence sentences that support a sentence of the answer, exactly as
+    the support check recorded them (``SentenceVerdict.evidence``)."""
+    cited: dict[str, set[int]] = {}
+    for verdict in answer.sentences:
+        for evidence in verdict.evidence if verdict.supported else []:
+            cited.setdefault(evidence["arxiv_id"], set()).add(int(evidence["index"]))
+    return cited
+
+
+def sources_html(sources: list[Source], cited: dict[str, set[int]] | None = None, answer_id: str = "") -> str:
     """One card per paper: title, versioned ID link, evidence sentences (cited ones marked), score, other versions.
 
-    ``cited`` maps a versioned ID to the indexes of its evidence sentences the answer drew on;
-    None while the answer is not verified yet.
+    ``cited`` maps a versioned ID to the indexes of its evidence sentences the answer drew on
+    (:func:`cited_evidence`); None while the answer is not verified yet. Each evidence sentence carries its
+    :func:`evidence_class`, and the panel the ``answer_id``'s :func:`answer_class`, for click-to-evidence.
     """
     by_paper: dict[str, list[Source]] = {}
     for source in sources:
@@ -75,7 +104,7 @@ def sources_html(sources: list[Source], cited: dict[str, set[int]] | None = None
             "sources": [_ShownSource(s.arxiv_id, s.score, s.sentences, (cited or {}).get(s.arxiv_id, set()),
                                      [v for v in s.versions if v not in ids]) for s in shown],
         })
-    return render("sources.html", cards=cards)
+    return render("sources.html", cards=cards, answer_id=answer_id)
 
 
 def grounding_html(answer: Answer) -> str:
@@ -93,8 +122,39 @@ def label_html(kind: str, text: str) -> str:
     return render("label.html", kind=kind, text=text)
 
 
-def final_markdown(answer: Answer) -> str:
-    """The verified answer as shown: abstentions labelled, citations linked, grounding underneath."""
+# A list marker or heading opening a sentence stays outside its span, or the markdown would lose it.
+_LINE_OPENING_RE = re.compile(r"^(\s*(?:[-*+•]|\d{1,2}[.、)]|#{1,6})\s+)")
+
+
+def linked_answer_markdown(answer: Answer, answer_id: str = "") -> str:
+    """The answer's text as chat markdown (:func:`ui.display.answer_markdown`), each checked sentence wrapped in a
+    ``pc-sentence`` span whose classes name the evidence sentences that support it (:func:`evidence_class`) and the
+    answer (:func:`answer_class`), so a click on it or its citation shows that evidence (ui/static/paperchat.js).
+    Text the verdicts do not cover (the mark of an unsupported sentence, framing lines) is shown as it is."""
+    text, pieces, at = answer.text, [], 0
+    for verdict in answer.sentences:
+        found = text.find(verdict.text, at) if verdict.text else -1
+        if found < 0 or "\n" in verdict.text.strip():
+            continue
+        opening = _LINE_OPENING_RE.match(verdict.text)
+        start = found + (opening.end() if opening else 0)
+        end = found + len(verdict.text)
+        pieces += [answer_markdown(text[at:start]), _sentence_span(verdict, answer_id, answer_markdown(text[start:end]))]
+        at = end
+    pieces.append(answer_markdown(text[at:]))
+    return "".join(pieces)
+
+
+def _sentence_span(verdict: SentenceVerdict, answer_id: str, inner: str) -> str:
+    classes = ["pc-sentence", answer_class(answer_id) if answer_id else "",
+               *(evidence_class(e["arxiv_id"], e["index"]) for e in verdict.evidence if verdict.supported)]
+    title = "Click to see its evidence in the sources" if verdict.supported and verdict.evidence else ""
+    return render("sentence.html", classes=" ".join(c for c in classes if c), title=title, inner=Markup(inner))
+
+
+def final_markdown(answer: Answer, answer_id: str = "") -> str:
+    """The verified answer as shown: abstentions labelled, citations linked, sentences tied to their evidence
+    (:func:`linked_answer_markdown`), grounding underneath."""
     if answer.abstained:
         label = "No supported answer" if answer.abstention_reason == "unsupported" else "No answer in the collection"
         blocks = [label_html("abstain", label), answer_markdown(answer.text),
@@ -102,7 +162,7 @@ def final_markdown(answer: Answer) -> str:
     else:
         # A repaired answer says so before its text: the model's own draft did not pass the check.
         blocks = [label_html("quoted", "Quoted from the evidence") if answer.quoted else "",
-                  answer_markdown(answer.text), grounding_html(answer)]
+                  linked_answer_markdown(answer, answer_id), grounding_html(answer)]
     return "\n\n".join(block for block in blocks if block)
 
 
@@ -135,3 +195,8 @@ def paper_html(paper: PaperEntry, sections: dict[str, list[tuple[str, str]]]) ->
                           "paragraphs": [text for section, text in parts if not section.startswith("contribution")],
                           "points": [text for section, text in parts if section.startswith("contribution")]})
     return render("paper.html", paper=paper, language=LANGUAGE_NAMES.get(paper.language, ""), summaries=summaries)
+
+
+def scope_html(papers: list[PaperEntry], versions: str) -> str:
+    """The chat's line saying which papers (and which of their versions) every question is limited to."""
+    return render("scope.html", papers=papers, versions=versions)

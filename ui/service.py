@@ -11,7 +11,6 @@ comments are bounded; error messages and logs never show the credentials of a UR
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 import traceback
@@ -23,11 +22,9 @@ import gradio as gr
 from starlette.concurrency import iterate_in_threadpool
 
 from assistant.answer import Answer, AnswerDone, SourcesReady, TextDelta
+from assistant.scope import Versions
 from assistant.backends import backend_names
-from assistant.citations import strip_citations
 from assistant.engine import Assistant
-from assistant.prompts import UNSUPPORTED_MARK
-from assistant.retrieval import tokenize
 from index.corpus import detect_language
 from index.embedders import load_embedder
 from index.errors import UserError
@@ -38,7 +35,9 @@ from ui.admission import WAITING, Admission, Busy
 from ui.display import answer_markdown, engine_history, message_text
 from ui.feedback import FeedbackLog
 from ui.papers import PaperEntry, find_papers, list_papers, paper_sections
-from ui.render import error_markdown, final_markdown, sources_html, sources_title, waiting_markdown
+from ui.conversations import ConversationStore
+from ui.render import (cited_evidence, error_markdown, final_markdown, sources_html, sources_title,
+                       waiting_markdown)
 from ui.settings import Settings
 
 
@@ -72,43 +71,6 @@ def offered_backends(settings: Settings) -> list[str]:
     return offered
 
 
-def cited_evidence(answer: Answer, similarity=None) -> dict[str, set[int]]:
-    """For each source, the indexes of the evidence sentences the answer's sentences drew on.
-
-    A sentence citing a paper is matched to that paper's evidence sentence it quotes or shares
-    the most words with (jieba words for Chinese, terms and numbers for English); when it
-    shares none (an English sentence about Chinese evidence), ``similarity(claim, sentences)``
-    picks one if given.
-    """
-    by_id = {s.arxiv_id: s for s in answer.sources}
-    cited: dict[str, set[int]] = {}
-    for verdict in answer.sentences:
-        claim = re.sub(r"^\s*(?:[-*+•]|\d{1,2}[.、)])\s*", "", strip_citations(verdict.text).replace(UNSUPPORTED_MARK, ""))
-        for arxiv_id in verdict.citations:
-            source = by_id.get(arxiv_id)
-            if source is None or not source.sentences:
-                continue
-            best = _best_evidence(claim, source.sentences, similarity)
-            if best is not None:
-                cited.setdefault(arxiv_id, set()).add(best)
-    return cited
-
-
-def _best_evidence(claim: str, sentences: list[str], similarity) -> int | None:
-    squeezed = "".join(claim.split())
-    for i, sentence in enumerate(sentences):
-        if "".join(sentence.split()) in squeezed or (squeezed and squeezed in "".join(sentence.split())):
-            return i
-    words = set(tokenize(claim))
-    overlaps = [len(words & set(tokenize(sentence))) for sentence in sentences]
-    if max(overlaps) > 0:
-        return overlaps.index(max(overlaps))
-    if similarity is not None:
-        scores = similarity(claim, sentences)
-        return max(range(len(sentences)), key=scores.__getitem__)
-    return None
-
-
 class _GenerationCounter:
     """Answers between "sources shown" and "answer done" on the local model, to tell users they wait."""
 
@@ -137,6 +99,8 @@ class ChatService:
         require_index(self.store)
         self.embed_model = embed_model or load_embedder(settings)
         self.feedback = FeedbackLog(settings.feedback_path)
+        self.conversations = ConversationStore.in_data_dir(settings.data_dir)
+        """Saved conversations, per user (ui/history.py shows them in the chat)."""
         self._assistants: dict[str, Assistant] = {}
         self._assistants_lock = threading.Lock()
         self._answers: OrderedDict[str, dict] = OrderedDict()
@@ -175,10 +139,13 @@ class ChatService:
     # The chat -------------------------------------------------------------
 
     def respond(self, message: str, history: list[dict], backend: str | None = None, top_k: float | None = None,
-                language: str | None = None) -> Iterator[tuple[list[gr.ChatMessage], dict | object]]:
+                language: str | None = None, papers: list[str] | None = None, versions: Versions = "newest"
+                ) -> Iterator[tuple[list[gr.ChatMessage], dict | object]]:
         """Answer ``message`` in the conversation ``history``; yields (messages, answer JSON) as it goes.
 
-        Never raises: a failing backend becomes a readable message in the chat.
+        ``papers`` (arXiv IDs, base or versioned) limits the answer to those papers, ``versions`` says what a base
+        ID means (assistant/scope.py); None or empty: the whole collection.
+        Never raises: a failing backend or a scope naming a paper not here becomes a readable message in the chat.
         """
         backend = backend or self.settings.backend
         top_k = int(top_k or self.settings.top_k)
@@ -192,10 +159,10 @@ class ChatService:
             assistant = self.assistant(backend)
             streamed = ""
             for event in assistant.stream(message, engine_history(history), None if language == "auto" else language,
-                                          top_k=top_k):
+                                          top_k=top_k, papers=list(papers) if papers else None, versions=versions):
                 if isinstance(event, SourcesReady):
                     if event.sources:
-                        panel = gr.ChatMessage(content=sources_html(event.sources),
+                        panel = gr.ChatMessage(content=sources_html(event.sources, None, answer_id),
                                                metadata={"title": sources_title(event.sources), "status": "pending",
                                                          "duration": round(time.perf_counter() - started, 1)})
                         messages = [panel]
@@ -213,12 +180,11 @@ class ChatService:
                 elif isinstance(event, AnswerDone):
                     answer = event.answer
                     if panel is not None:
-                        cited = cited_evidence(answer, self._similarity)
-                        panel = gr.ChatMessage(content=sources_html(answer.sources, cited),
+                        panel = gr.ChatMessage(content=sources_html(answer.sources, cited_evidence(answer), answer_id),
                                                metadata={"title": sources_title(answer.sources), "status": "done",
                                                          "duration": panel.metadata["duration"]})
                         messages = [panel]
-                    shown = final_markdown(answer)
+                    shown = final_markdown(answer, answer_id)
                     record = self._remember(answer_id, answer, shown, backend, top_k, language)
                     yield (messages + [gr.ChatMessage(content=shown, metadata={"id": answer_id})],
                            {"answer_id": answer_id, **answer.as_json(), "settings": record["settings"]})
@@ -236,7 +202,8 @@ class ChatService:
                 self._local_generations.leave()
 
     async def respond_admitted(self, client: str, message: str, history: list[dict], backend: str | None = None,
-                               top_k: float | None = None, language: str | None = None
+                               top_k: float | None = None, language: str | None = None,
+                               papers: list[str] | None = None, versions: Versions = "newest"
                                ) -> AsyncIterator[tuple[list[gr.ChatMessage], dict | object]]:
         """:meth:`respond` once :attr:`admission` lets ``client``'s question in; until then the chat says how many
         questions are ahead, and when there is no room it says so (in the user's language) instead of answering."""
@@ -252,15 +219,11 @@ class ChatService:
                 if ahead:
                     text = WAITING[shown_language].format(ahead=ahead, s="s" if ahead != 1 else "")
                     yield [gr.ChatMessage(content=waiting_markdown(text))], gr.skip()
-            async for update in iterate_in_threadpool(self.respond(message, history, backend, top_k, language)):
+            async for update in iterate_in_threadpool(self.respond(message, history, backend, top_k, language,
+                                                                   papers, versions)):
                 yield update
         finally:
             self.admission.leave(ticket)
-
-    def _similarity(self, claim: str, sentences: list[str]) -> list[float]:
-        vectors = self.embed_model.get_text_embedding_batch(sentences)
-        query = self.embed_model.get_query_embedding(claim)
-        return [sum(a * b for a, b in zip(vector, query)) for vector in vectors]
 
     def _remember(self, answer_id: str, answer: Answer, shown: str, backend: str, top_k: int, language: str) -> dict:
         record = {
