@@ -14,8 +14,8 @@ from pathlib import Path
 from index.settings import BUNDLED_CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE_DATA = ["index/bundled/papers.md", "evals/datasets/dev.jsonl", "evals/datasets/blind.jsonl",
-                "evals/thresholds.toml", "ui/static/paperchat.css",
+PACKAGE_DATA = ["index/bundled/papers.md", "evals/datasets/dev.jsonl", "evals/datasets/blind.jsonl", "evals/datasets/blind2.jsonl",
+                "evals/thresholds.toml", "ui/static/paperchat.css", "ui/static/paperchat.js",
                 *(f"ui/templates/{t.name}" for t in (ROOT / "ui" / "templates").glob("*.html"))]
 
 
