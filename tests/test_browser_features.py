@@ -27,8 +27,9 @@ QUESTION = "Which paper uses LLM feedback as a reward for ASR domain adaptation?
 
 @pytest.fixture
 def settings(bundled_index, tmp_path):
-    """The bundled index in a data directory of this test's own."""
-    shutil.copytree(bundled_index.data_dir, tmp_path / "data")
+    """The bundled index in a data directory of this test's own, without the conversations other tests saved
+    in the shared one (the chat tests of tests/test_browser.py ask as the local user there)."""
+    shutil.copytree(bundled_index.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("conversations.sqlite3*"))
     return Settings(**{**bundled_index.model_dump(), "data_dir": tmp_path / "data"}, backend="extractive")
 
 
