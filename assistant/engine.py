@@ -149,10 +149,11 @@ class Assistant:
         # "有没有关于手语翻译的论文？" whose closest summaries match it only loosely: the answer is that there is
         # none. Shown the loose matches, the model quotes them as if they answered; asked "Which papers use X?"
         # (a broad survey matches loosely too) it is not refused (docs/performance.md, "No such paper").
-        loose = bool(sources) and deltas is None and not retrieval.requested_ids and not retrieval.known_acronyms \
-            and confidence.evidence_score(self.retriever, standalone, [s.arxiv_id for s in sources]) \
-            < confidence.low_evidence_threshold(self.settings, standalone)
-        if loose and seeks_a_paper(standalone):
+        # The score is one more Chroma query: asked only for such questions (the rest get it in finish()).
+        if sources and deltas is None and not retrieval.requested_ids and not retrieval.known_acronyms \
+                and seeks_a_paper(standalone) \
+                and confidence.evidence_score(self.retriever, standalone, [s.arxiv_id for s in sources]) \
+                < confidence.low_evidence_threshold(self.settings, standalone):
             yield finish(self._abstention(sources, language, prompts.NO_SUCH_PAPER), "no_answer", sources)
             return
         if self.llm is None and deltas is None and not self.answerable(standalone, sources, retrieval):
