@@ -20,17 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from assistant.backends import backend_names
 from assistant.engine import Assistant
-from assistant.local_llm import bundled_model_path
 from assistant.settings import Settings
-from bench.common import RESULTS, answer_questions, free_port, p50_p95, peak_rss_mb, timed_answer, wait_for_http, \
+from bench.common import RESULTS, answer_questions, p50_p95, peak_rss_mb, start_gguf_server, timed_answer, \
     write_result
 from evals.questions import DEV_SET, load_questions
 from index.ids import base_of
@@ -55,19 +52,6 @@ def row_of(q: dict, timed: dict) -> dict:
         "abstained": answer.abstained,
         "cited_expected": bool({base_of(c.arxiv_id) for c in answer.citations} & {base_of(i) for i in q["expected_ids"]}),
     }
-
-
-def start_gguf_server(log: Path) -> tuple[subprocess.Popen, str]:
-    """llama-cpp-python's OpenAI-compatible server on the bundled GGUF; returns the process and its /v1 URL."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model",
-                             str(bundled_model_path(Settings().model_cache_dir)), "--host", "127.0.0.1",
-                             "--port", str(port), "--n_ctx", "4096", "--chat_format", "chatml",
-                             "--model_alias", "qwen-local", "--verbose", "False"],
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1"
-    wait_for_http(f"{url}/models", proc)
-    return proc, url
 
 
 def main() -> None:

@@ -1,16 +1,19 @@
 """What every benchmark shares: p50/p95, the machine description, peak memory, the result file,
-a temporary index of the bundled collection, retrieval scoring, the fixed answer questions, and starting
-a server (a free port, waiting until it answers), which the tests use too."""
+a temporary index of the bundled collection, retrieval scoring, the fixed answer questions, the load tests'
+conversations, and starting a server (a free port, waiting until it answers; llama-cpp-python's server on the
+bundled GGUF and the decode speed it logs), which the tests use too."""
 
 from __future__ import annotations
 
 import json
 import os
 import platform
+import re
 import resource
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -22,7 +25,7 @@ from pathlib import Path
 from assistant.answer import AnswerDone, SourcesReady, TextDelta
 from assistant.settings import Settings
 from evals.metrics import hit_at_k, percentile, recall_at_k, reciprocal_rank
-from evals.questions import standalone_answerable
+from evals.questions import DEV_SET, load_questions, standalone_answerable
 from index.embedders import load_embedder
 from index.ids import base_of
 from index.ingest import IngestReport, ingest
@@ -144,6 +147,17 @@ def answer_questions(questions: list[dict], n: int) -> list[dict]:
     return [q for pair in zip(en, zh) for q in pair][:n]
 
 
+FOLLOW_UPS = ["What dataset did it use?", "它的主要贡献是什么？"]
+"""The load tests' follow-ups: each refers back to the conversation's first question."""
+
+
+def conversation_openers(n: int) -> list[str]:
+    """``n`` single-paper dev-set questions, English and Chinese, in file order (repeated if short): the first
+    question of each load-test conversation."""
+    pool = [q["question"] for q in standalone_answerable(load_questions(DEV_SET)) if q.get("kind") == "single"]
+    return [pool[i % len(pool)] for i in range(n)]
+
+
 def timed_answer(assistant, question: str) -> dict:
     """Ask ``question`` through ``Assistant.stream`` and time its events on one clock (ms from the call).
 
@@ -196,3 +210,35 @@ def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 180.0, poll
                 tail = f":\n{log.read_text()[-3000:]}" if log else ""
                 raise RuntimeError(f"{' '.join(map(str, proc.args))} {reason}{tail}")
             time.sleep(poll)
+
+
+def start_gguf_server(log: Path, verbose: bool = False) -> tuple[subprocess.Popen, str]:
+    """llama-cpp-python's OpenAI-compatible server on the bundled GGUF (model ``qwen-local``), its output in
+    ``log``; returns the process and its /v1 URL. ``verbose`` makes llama.cpp log each request's decode speed
+    (:func:`llama_speeds`)."""
+    from assistant.local_llm import bundled_model_path  # imports llama_cpp, which the other benchmarks do not need
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model",
+                             str(bundled_model_path(Settings().model_cache_dir)), "--host", "127.0.0.1",
+                             "--port", str(port), "--n_ctx", "4096", "--chat_format", "chatml",
+                             "--model_alias", "qwen-local", "--verbose", str(verbose)],
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    wait_for_http(f"{url}/models", proc, log=log)
+    return proc, url
+
+
+_DECODE_RE = re.compile(r"^llama_perf_context_print:\s+eval time =.*?/\s*(\d+) runs.*?([\d.]+) tokens per second", re.M)
+
+
+def llama_speeds(log_text: str) -> dict:
+    """Decode speed (tokens/s p50/p95) and completion tokens of the requests a verbose llama.cpp server logged:
+    what the machine gave the model while it was loaded, as llama.cpp measured it.
+
+    Prefill is left out: under llama-cpp-python's server the "prompt eval" line is not a measurement (19
+    prompt tokens in 0.03 ms, then 9 in 8.9 s, on two requests run back to back).
+    """
+    runs = [(int(n), float(speed)) for n, speed in _DECODE_RE.findall(log_text) if int(n) > 1]
+    return {"requests_logged": len(runs), "decode_tokens_per_s": p50_p95([speed for _, speed in runs]),
+            "completion_tokens": p50_p95([n for n, _ in runs])}

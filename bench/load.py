@@ -40,14 +40,13 @@ from pathlib import Path
 
 from gradio_client import Client
 
-from bench.common import RESULTS, free_port, machine, p50_p95, wait_for_http, write_result
-from evals.questions import DEV_SET, load_questions, standalone_answerable
+from bench.common import FOLLOW_UPS, RESULTS, conversation_openers, free_port, machine, p50_p95, wait_for_http, \
+    write_result
 from ui.admission import WAITING
 from ui.feedback import FeedbackLog
 from ui.settings import Settings
 
 BIN = Path(sys.executable).parent
-FOLLOW_UPS = ["What dataset did it use?", "它的主要贡献是什么？"]
 _AHEAD_RE = re.compile(r"Waiting for the model: (\d+) answers? ahead")
 _QUEUED_RE = re.compile("|".join(re.escape(text.split("{ahead}")[0]) + r"(\d+)" for text in WAITING.values()))
 """The admission queue's "Waiting: N questions ahead of yours", in every language the chat says it in."""
@@ -69,12 +68,6 @@ class Conversation:
     """Most answers ahead at the local model."""
     feedback: tuple[str, str, str] | None = None
     """(answer_id, verdict, comment) acknowledged by the server."""
-
-
-def questions(n: int) -> list[str]:
-    """``n`` single-paper dev-set questions, English and Chinese, in file order (repeated if short)."""
-    pool = [q["question"] for q in standalone_answerable(load_questions(DEV_SET)) if q.get("kind") == "single"]
-    return [pool[i % len(pool)] for i in range(n)]
 
 
 def run_turn(chat: Client, question: str, backend: str, seen: Conversation) -> dict | None:
@@ -157,7 +150,7 @@ def main() -> None:
             load_before = machine()["load_average"]
             seen = [Conversation() for _ in range(args.conversations)]
             threads = [threading.Thread(target=conversation, args=(url, n, q, args.turns, args.backend, seen[n]))
-                       for n, q in enumerate(questions(args.conversations))]
+                       for n, q in enumerate(conversation_openers(args.conversations))]
             started = time.perf_counter()
             for thread in threads:
                 thread.start()
