@@ -215,14 +215,18 @@ def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 180.0, poll
 def start_gguf_server(log: Path, verbose: bool = False) -> tuple[subprocess.Popen, str]:
     """llama-cpp-python's OpenAI-compatible server on the bundled GGUF (model ``qwen-local``), its output in
     ``log``; returns the process and its /v1 URL. ``verbose`` makes llama.cpp log each request's decode speed
-    (:func:`llama_speeds`)."""
+    (:func:`llama_server_log`).
+
+    ``--interrupt_requests False``: by default the server ends a streaming answer with ``[DONE]`` as soon as
+    another request waits for the model, so under concurrent use answers come back cut short, without an error.
+    """
     from assistant.local_llm import bundled_model_path  # imports llama_cpp, which the other benchmarks do not need
 
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model",
                              str(bundled_model_path(Settings().model_cache_dir)), "--host", "127.0.0.1",
                              "--port", str(port), "--n_ctx", "4096", "--chat_format", "chatml",
-                             "--model_alias", "qwen-local", "--verbose", str(verbose)],
+                             "--model_alias", "qwen-local", "--interrupt_requests", "False", "--verbose", str(verbose)],
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     wait_for_http(f"{url}/models", proc, log=log)
@@ -232,13 +236,15 @@ def start_gguf_server(log: Path, verbose: bool = False) -> tuple[subprocess.Pope
 _DECODE_RE = re.compile(r"^llama_perf_context_print:\s+eval time =.*?/\s*(\d+) runs.*?([\d.]+) tokens per second", re.M)
 
 
-def llama_speeds(log_text: str) -> dict:
-    """Decode speed (tokens/s p50/p95) and completion tokens of the requests a verbose llama.cpp server logged:
-    what the machine gave the model while it was loaded, as llama.cpp measured it.
+def llama_server_log(log_text: str) -> dict:
+    """What a verbose llama-cpp-python server logged: decode speed (tokens/s p50/p95) and completion tokens of
+    its requests, as llama.cpp measured them (what the machine gave the model while it was loaded), and how
+    many streams it cut short ("disconnected": the client went away, or another request interrupted it).
 
     Prefill is left out: under llama-cpp-python's server the "prompt eval" line is not a measurement (19
     prompt tokens in 0.03 ms, then 9 in 8.9 s, on two requests run back to back).
     """
     runs = [(int(n), float(speed)) for n, speed in _DECODE_RE.findall(log_text) if int(n) > 1]
     return {"requests_logged": len(runs), "decode_tokens_per_s": p50_p95([speed for _, speed in runs]),
-            "completion_tokens": p50_p95([n for n, _ in runs])}
+            "completion_tokens": p50_p95([n for n, _ in runs]),
+            "streams_cut_short": len(re.findall(r"^disconnected$", log_text, re.M))}

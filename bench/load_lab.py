@@ -19,7 +19,9 @@ Recorded: errors (exceptions, including a streamed error event), per-turn latenc
 answer, including the client's retries) p50/p95, all and per turn number, first-token latency of the streamed
 turns, the HTTP 429s the workers answered (the client retries each, honouring ``Retry-After``) and the
 questions still turned away after ``--max-retries`` retries, answers with citations, abstentions, the load
-average before and after and, with the model server, the decode speed llama.cpp logged for each request.
+average before and after and, with the model server, the decode speed llama.cpp logged for each request and
+the streams it cut short (none: the server runs with ``--interrupt_requests False``, see
+:func:`bench.common.start_gguf_server`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from pathlib import Path
 import httpx
 import openai
 
-from bench.common import FOLLOW_UPS, RESULTS, conversation_openers, free_port, llama_speeds, machine, p50_p95, \
+from bench.common import FOLLOW_UPS, RESULTS, conversation_openers, free_port, llama_server_log, machine, p50_p95, \
     start_gguf_server, wait_for_http, write_result
 from bench.scale import start_server
 from ui.settings import Settings
@@ -169,7 +171,7 @@ def main() -> None:
                 thread.join()
             wall_s = time.perf_counter() - started
             load_after = machine()["load_average"]
-            speeds = llama_speeds(model_log.read_text(errors="replace")) if served else None
+            model_log_summary = llama_server_log(model_log.read_text(errors="replace")) if served else None
         finally:
             for process in reversed(processes):
                 process.terminate()
@@ -178,7 +180,7 @@ def main() -> None:
     streamed = [c for c in seen if c.stream]
     result = write_result(out, "load-openai", {
         "backend": args.backend,
-        "model_server": "llama_cpp.server, bundled GGUF, --n_ctx 4096" if served else None,
+        "model_server": "llama_cpp.server, bundled GGUF, --n_ctx 4096 --interrupt_requests False" if served else None,
         "chroma": "chroma run (loopback)",
         "workers": args.workers,
         "conversations": args.conversations,
@@ -205,7 +207,7 @@ def main() -> None:
         "first_token_ms_streamed": p50_p95([t for c in streamed for t in c.first_token_ms]),
         "answers_with_citations": sum(c.cited for c in seen),
         "answers_abstained": sum(c.abstained for c in seen),
-        "model_server_speeds": speeds,
+        "model_server_log": model_log_summary,
     })
     print(result)
 
