@@ -124,7 +124,8 @@ def connect_chat(service: ChatService, chatbot: gr.Chatbot, textbox: gr.Textbox,
             yield [*history, *messages], gr.skip()
         if answered is not None:
             try:
-                yield gr.skip(), save_turn(service.conversations, user_of(request), conversation_id, text, answered)
+                yield gr.skip(), save_turn(service.conversations, user_of(request), conversation_id, text, answered,
+                                           papers, versions)
             except UserError as exc:
                 gr.Warning(f"The answer was not saved: {exc}")
 
