@@ -163,8 +163,10 @@ def test_conversations_are_saved_per_login_reopened_renamed_exported_and_deleted
         page.locator('.pc-sentence a[href="https://arxiv.org/abs/2506.11091v1"]').first.click()
         expect(page.locator(".pc-evidence li.pc-lit").first).to_be_visible()
 
-        # Rename, with markup shown as text.
+        # Rename, with markup shown as text (once the sidebar shows the reopened conversation's name: typed
+        # earlier, the name would be overwritten by it).
         title = page.locator("#pc-title textarea, #pc-title input").first
+        expect(title).to_have_value(re.compile("^Which paper uses LLM feedback"))
         title.fill("LLM rewards <b>for ASR</b>")
         page.get_by_role("button", name="Rename").click()
         expect(listing).to_contain_text("LLM rewards <b>for ASR</b> · 2 questions")
