@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from index.errors import UserError
-from index.ids import parse_arxiv_id
+from index.ids import base_of, parse_arxiv_id
 
 MAX_SCOPE_PAPERS = 50
 """Most IDs one scope may name: a picker's selection, not the collection (Chroma's ``$in`` filter and the
@@ -102,3 +102,37 @@ def resolve_scope(papers: list[str], versions_of: Callable[[str], list[str]],
         raise ScopeError(f"{', '.join(missing)} {verb} not in the collection: "
                          "`paperchat search` lists what is there")
     return Scope(tuple(chosen), tuple(papers))
+
+
+def requested_papers(papers: object, versions: object, resolve: Callable[[list[str], str], Scope],
+                     field: str = "papers", versions_field: str = "versions") -> list[str]:
+    """The IDs an API client sent as a scope, normalised (``arXiv:`` prefix dropped, duplicates once, versioned
+    IDs kept versioned) and checked against the collection before any answer starts.
+
+    The OpenAI-compatible API (``paperchat.papers``) and the chat's ``/chat`` endpoint both check a scope here, so
+    a wrong one is the same one-line ScopeError, naming the request's ``field`` (and ``versions_field``).
+
+    Args:
+        papers: what the client sent: a list of 1 to :data:`MAX_SCOPE_PAPERS` arXiv IDs (base or versioned).
+        versions: what a base ID means, ``newest`` or ``all``.
+        resolve: ``Assistant.scope``, which checks the IDs against the collection.
+    """
+    if versions not in VERSION_CHOICES:
+        raise ScopeError(f"'{versions_field}' must be {' or '.join(map(repr, VERSION_CHOICES))}")
+    if not isinstance(papers, list) or not papers or len(papers) > MAX_SCOPE_PAPERS \
+            or not all(isinstance(p, str) for p in papers):
+        raise ScopeError(f"'{field}' must be a list of 1 to {MAX_SCOPE_PAPERS} arXiv IDs")
+    ids = []
+    for raw in papers:
+        parsed = parse_arxiv_id(raw[:40])
+        if parsed is None:
+            raise ScopeError(f"'{field}' holds {raw[:40]!r}, which is not an arXiv ID (like 2506.11091 or "
+                             "2506.11091v2)")
+        versioned, base, _ = parsed
+        ids.append(versioned if base_of(raw.strip()) != raw.strip() else base)
+    ids = list(dict.fromkeys(ids))
+    try:
+        resolve(ids, versions)
+    except ScopeError as exc:
+        raise ScopeError(f"'{field}': {exc}") from None
+    return ids

@@ -18,6 +18,7 @@ import httpx
 import openai
 import pytest
 from gradio_client import Client
+from gradio_client.exceptions import AppError
 
 from assistant.backends import register_backend, registered_backends
 from conftest import BIN, free_port, invoke_cli, running_app, wait_for_http
@@ -291,6 +292,32 @@ def test_scope_arguments_normalise_the_ids_and_check_them_against_the_collection
         scope_arguments(["2506.9"], "newest", resolve)
     with pytest.raises(ApiError, match="^'paperchat.papers': 2506.99999 is not in the collection"):
         scope_arguments(["2506.99999"], "newest", resolve)
+
+
+def test_the_chat_endpoint_takes_a_scope_checked_as_the_openai_api_checks_it(api):
+    """gradio_client's ``/chat`` with ``papers``: answered only from those papers, as ``paperchat.papers`` is; a wrong
+    ID is one line of error before any answer."""
+    url, _ = api
+    chat = Client(url, verbose=False)
+    _, answer = chat.predict(QUESTION, "extractive", 4, "auto", ["2506.22846", "arXiv:2505.21138v2"], api_name="/chat")
+    assert answer["scope"] == ["2506.22846v1", "2505.21138v2"]
+    assert answer["citations"] and {c["arxiv_id"] for c in answer["citations"]} <= set(answer["scope"])
+    assert {s["arxiv_id"] for s in answer["sources"]} <= set(answer["scope"])
+    # A follow-up stays in the scope it is given; one string of IDs, as --papers takes, and all versions.
+    _, casper = chat.predict("What changed between the versions of CASPER?", papers="2506.00267", versions="all",
+                             api_name="/chat")
+    assert casper["scope"] == ["2506.00267v1", "2506.00267v2", "2506.00267v3"]
+    assert {s["arxiv_id"] for s in casper["sources"]} == set(casper["scope"])
+
+    for papers, versions, message in (
+            (["2506.11091", "2506.99999"], "newest",
+             "'papers': 2506.99999 is not in the collection: `paperchat search` lists what is there"),
+            (["2506.1109"], "newest", "'papers' holds '2506.1109', which is not an arXiv ID"),
+            (["2506.11091"] * 51, "newest", "'papers' must be a list of 1 to 50 arXiv IDs"),
+            (["2506.11091"], "every", "'versions' must be 'newest' or 'all'")):
+        with pytest.raises(AppError) as refused:
+            chat.predict(QUESTION, papers=papers, versions=versions, api_name="/chat")
+        assert str(refused.value).startswith(message) and "\n" not in str(refused.value), refused.value
 
 
 # --- admission: a full server says so, in the chat and through the API ------------------------

@@ -1,5 +1,6 @@
 """The chat's features of issue 14 in a real headless Chromium, over a real server (extractive backend):
-the paper picker, click-to-evidence, the conversations sidebar and the export buttons.
+the paper picker (and the scope a reopened conversation brings back), click- and hover-to-evidence, the conversations
+sidebar (delete asks first) and the export buttons.
 
 Same browser and fixtures as tests/test_browser.py; each server gets a data directory of its own (a copy of
 the bundled index), so the conversations one test saves are not in another's sidebar.
@@ -23,6 +24,7 @@ from ui.settings import Settings
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")]
 
 QUESTION = "Which paper uses LLM feedback as a reward for ASR domain adaptation?"
+FOLLOW_UP = "它用了什么方法？"
 
 
 @pytest.fixture
@@ -46,7 +48,8 @@ def source_ids(page: Page) -> list[str]:
     return [t.removeprefix("arXiv:") for t in page.locator(".pc-card .pc-id").all_inner_texts()]
 
 
-def test_papers_chosen_in_the_papers_tab_scope_the_chat_until_cleared(page, settings, e5):
+def test_papers_chosen_in_the_papers_tab_scope_the_chat_until_cleared_and_come_back_with_its_conversation(
+        page, settings, e5):
     with running_app(settings, e5) as (url, service):
         page.goto(url)
         page.get_by_role("tab", name="Papers").click()
@@ -72,14 +75,30 @@ def test_papers_chosen_in_the_papers_tab_scope_the_chat_until_cleared(page, sett
         assert answer["scope"] == ["2506.22846v1", "2505.21138v1", "2505.21138v2"]
         page.screenshot(path=artifact("scope.png"))
 
+        # A new conversation asks the whole collection; reopened, the scoped one asks within its papers again.
+        page.get_by_role("button", name="New conversation").click()
+        expect(page.locator(".message")).to_have_count(0)
+        expect(scope).to_be_hidden()
+        page.locator("#pc-conversations").get_by_label(re.compile("Which paper uses LLM feedback")).check()
+        expect(page.locator(".message.user")).to_have_count(1)
+        expect(scope).to_contain_text("Asking only about 2 papers (all versions)")
+        expect(scope.locator(".pc-chip")).to_have_text([re.compile("2506.22846"), re.compile("2505.21138")])
+        ask(page, FOLLOW_UP, 1)
+        followed = source_ids(page)
+        assert followed and set(followed) <= {"2506.22846v1", "2505.21138v1", "2505.21138v2"}
+        reopened = service.conversations.open(LOCAL_USER, saved.id)
+        assert reopened.turns == 2 and reopened.messages[3]["answer"]["scope"] == answer["scope"]
+
         # Cleared: the whole collection again, and the paper the question is about comes back.
         page.get_by_role("button", name="Ask the whole collection").click()
         expect(scope).to_be_hidden()
-        ask(page, QUESTION, 1)
+        ask(page, QUESTION, 2)
         assert "2506.11091v1" in source_ids(page)
+        assert service.conversations.open(LOCAL_USER, saved.id).papers is None
 
 
-def test_clicking_a_citation_highlights_exactly_the_evidence_its_sentence_was_checked_against(page, settings, e5):
+def test_hovering_a_sentence_or_clicking_its_citation_highlights_exactly_the_evidence_it_was_checked_against(
+        page, settings, e5):
     with running_app(settings, e5) as (url, service):
         expected = service.assistant("extractive").ask(QUESTION)
         evidence = {v.citations[0]: [next(s for s in expected.sources if s.arxiv_id == e["arxiv_id"]).sentences[e["index"]]
@@ -88,6 +107,17 @@ def test_clicking_a_citation_highlights_exactly_the_evidence_its_sentence_was_ch
         page.goto(url)
         ask(page, QUESTION, 0)
         settle(page)
+
+        # Hover over a sentence with the sources open: its evidence is marked while the pointer is on it.
+        source_ids(page)
+        for verdict in [v for v in expected.sentences if v.evidence][:2]:
+            marked = [next(s for s in expected.sources if s.arxiv_id == e["arxiv_id"]).sentences[e["index"]]
+                      for e in verdict.evidence]
+            classes = "".join(f".pc-e-{re.sub('[^A-Za-z0-9]', '-', e['arxiv_id'])}-{e['index']}" for e in verdict.evidence)
+            page.locator(f".pc-sentence{classes}").first.hover()
+            expect(page.locator(".pc-evidence li.pc-hover")).to_have_text(marked)
+            page.mouse.move(0, 0)
+            expect(page.locator(".pc-evidence li.pc-hover")).to_have_count(0)
 
         for cited, sentences in evidence.items():
             page.locator(f'.pc-sentence a[href="https://arxiv.org/abs/{cited}"]').click()
@@ -133,8 +163,10 @@ def test_conversations_are_saved_per_login_reopened_renamed_exported_and_deleted
         page.locator('.pc-sentence a[href="https://arxiv.org/abs/2506.11091v1"]').first.click()
         expect(page.locator(".pc-evidence li.pc-lit").first).to_be_visible()
 
-        # Rename, with markup shown as text.
+        # Rename, with markup shown as text (once the sidebar shows the reopened conversation's name: typed
+        # earlier, the name would be overwritten by it).
         title = page.locator("#pc-title textarea, #pc-title input").first
+        expect(title).to_have_value(re.compile("^Which paper uses LLM feedback"))
         title.fill("LLM rewards <b>for ASR</b>")
         page.get_by_role("button", name="Rename").click()
         expect(listing).to_contain_text("LLM rewards <b>for ASR</b> · 2 questions")
@@ -153,8 +185,17 @@ def test_conversations_are_saved_per_login_reopened_renamed_exported_and_deleted
         assert [t["question"] for t in turns] == [QUESTION, "它用了什么方法？"]
         assert all(t["sentences"] and "evidence" in t["sentences"][0] for t in turns)
 
-        # Delete: gone from the list and the chat; what is left survives a reload.
+        # Delete asks first: kept when the user changes their mind.
+        confirm = page.locator("#pc-confirm-delete")
         page.get_by_role("button", name="Delete", exact=True).click()
+        expect(confirm).to_contain_text("Delete this conversation?")
+        page.get_by_role("button", name="Keep it").click()
+        expect(confirm).to_be_hidden()
+        expect(page.locator(".message.user")).to_have_count(2)
+        assert len(service.conversations.list("alice")) == 2
+        # Confirmed: gone from the list and the chat; what is left survives a reload.
+        page.get_by_role("button", name="Delete", exact=True).click()
+        page.get_by_role("button", name="Delete it").click()
         expect(page.locator(".message")).to_have_count(0)
         expect(listing.locator("label")).to_have_count(1)
         page.reload()

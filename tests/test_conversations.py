@@ -137,3 +137,46 @@ def test_processes_writing_at_once_keep_every_turn_and_every_limit(tmp_path):
     assert len(messages) == 48 and [m["role"] for m in messages] == ["user", "assistant"] * 24
     questions = [m["content"] for m in messages if m["role"] == "user"]
     assert sorted(questions) == sorted(f"w{w} q{n}" for w in range(4) for n in range(6))
+
+
+def test_a_conversation_keeps_the_scope_of_its_last_question(store):
+    saved = store.create("alice")
+    assert (store.open("alice", saved.id).papers, store.open("alice", saved.id).versions) == (None, "newest")
+    store.add_turn("alice", saved.id, "What does it do?", "It adapts.", ANSWER, ["2506.22846", "2505.21138"], "all")
+    opened = store.open("alice", saved.id)
+    assert (opened.papers, opened.versions) == (["2506.22846", "2505.21138"], "all")
+    assert opened.as_json()["scope"] == {"papers": ["2506.22846", "2505.21138"], "versions": "all"}
+    store.add_turn("alice", saved.id, "And the whole collection?", "More.")
+    assert (store.open("alice", saved.id).papers, store.open("alice", saved.id).versions) == (None, "newest")
+    with pytest.raises(ConversationError, match="versions must be 'newest' or 'all'"):
+        store.add_turn("alice", saved.id, "q", "a", None, ["2506.22846"], "every")
+    with pytest.raises(ConversationError, match="list of at most 50 arXiv IDs"):
+        store.add_turn("alice", saved.id, "q", "a", None, ["2506.22846"] * 51)
+
+
+# The schema of the first release (commit 4858ef5), before conversations kept their scope.
+FIRST_SCHEMA = """
+CREATE TABLE conversations (id TEXT PRIMARY KEY, user TEXT NOT NULL, title TEXT NOT NULL,
+    titled INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL, updated TEXT NOT NULL);
+CREATE INDEX conversations_by_user ON conversations (user, updated);
+CREATE TABLE messages (conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL, role TEXT NOT NULL CHECK (role IN ('user', 'assistant')), content TEXT NOT NULL,
+    answer TEXT, PRIMARY KEY (conversation_id, position));
+INSERT INTO conversations VALUES ('c1', 'alice', 'Old one', 1, '2026-11-01T00:00:00.000+00:00',
+    '2026-11-01T00:00:00.000+00:00');
+INSERT INTO messages VALUES ('c1', 0, 'user', 'Which paper?', NULL), ('c1', 1, 'assistant', 'This one.', NULL);
+"""
+
+
+def test_a_file_of_the_first_schema_gets_the_scope_columns_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "data" / "conversations.sqlite3"
+    path.parent.mkdir(mode=0o700)
+    with sqlite3.connect(path) as conn:
+        conn.executescript(FIRST_SCHEMA)
+    store = ConversationStore(path)
+    old = store.open("alice", "c1")
+    assert (old.title, old.turns, old.papers, old.versions) == ("Old one", 1, None, "newest")
+    assert old.messages == [{"role": "user", "content": "Which paper?"}, {"role": "assistant", "content": "This one."}]
+    store.add_turn("alice", "c1", "And within it?", "Yes.", None, ["2506.11091"])
+    assert ConversationStore(path).open("alice", "c1").papers == ["2506.11091"]  # opened again: no second migration
+    assert [c.turns for c in store.list("alice")] == [2]

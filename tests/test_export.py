@@ -9,7 +9,7 @@ import pytest
 
 from conftest import data_env, invoke_cli
 from ui.conversations import ConversationStore
-from ui.export import escape_markdown, to_markdown, transcript_of
+from ui.export import escape_markdown, grounding_line, to_markdown, transcript_of
 
 UNLINKED_RE = re.compile(r"\[arXiv:[^\]]+\](?!\()")
 LINK_RE = re.compile(r"\[arXiv:([^\]]+)\]\((https://arxiv\.org/abs/[^)]+)\)")
@@ -49,7 +49,8 @@ def test_markdown_links_every_citation_lists_the_sources_and_the_grounding(cli_e
         f"- [{escape_markdown(titles[i])}](https://arxiv.org/abs/{i}) arXiv:{i}" for i in cited]
     for answer in answers:
         supported = sum(s["supported"] for s in answer["sentences"])
-        assert f"*Grounding: {supported} of {len(answer['sentences'])} sentences supported by their citations." in body
+        n = len(answer["sentences"])
+        assert f"*Grounding: {supported} of {n} sentence{'s' if n != 1 else ''} supported by their citations." in body
     assert "## 1. 儿童朗读错误检测的词错误率降到了多少？" in body
 
 
@@ -128,3 +129,9 @@ def test_export_needs_exactly_one_input(cli_env, tmp_path):
     path.write_text("[]", encoding="utf-8")
     both = invoke_cli("export", "--history", str(path), "--conversation", "x", env=cli_env)
     assert both.returncode == 2 and "give one of --history FILE or --conversation ID" in both.stderr
+
+
+def test_the_grounding_line_says_one_sentence_as_the_chat_does():
+    one = {"answer": "x", "sentences": [{"text": "x", "supported": True}]}
+    assert grounding_line(one) == "Grounding: 1 of 1 sentence supported by their citations."
+    assert grounding_line({**one, "sentences": one["sentences"] * 2}).startswith("Grounding: 2 of 2 sentences ")

@@ -46,9 +46,8 @@ from starlette.routing import Route
 from assistant import prompts
 from assistant.answer import Answer, AnswerDone, SourcesReady, TextDelta
 from assistant.backends import get_backend
-from assistant.scope import MAX_SCOPE_PAPERS, VERSION_CHOICES, Scope, ScopeError
+from assistant.scope import VERSION_CHOICES, Scope, ScopeError, requested_papers
 from index.errors import UserError
-from index.ids import base_of, parse_arxiv_id
 from index.redact import redact
 from ui.access import LoginThrottle
 from ui.admission import Busy
@@ -156,29 +155,17 @@ def scope_arguments(papers: object, versions: str, resolve: Callable[[list[str],
 
     Args:
         papers: the request's ``paperchat.papers``: a list of arXiv IDs (``arXiv:`` prefix allowed), checked
-            here so that a wrong one is a 400 naming it before any answer starts.
+            here (:func:`assistant.scope.requested_papers`, as the chat's ``/chat`` does) so that a wrong one is
+            a 400 naming it before any answer starts.
         versions: what a base ID means (``newest`` or ``all``), as ``paperchat ask --versions``.
         resolve: ``Assistant.scope``, which checks the IDs against the collection.
     """
     if papers is None:
         return {}
-    if not isinstance(papers, list) or not papers or len(papers) > MAX_SCOPE_PAPERS \
-            or not all(isinstance(p, str) for p in papers):
-        raise ApiError(400, f"'paperchat.papers' must be a list of 1 to {MAX_SCOPE_PAPERS} arXiv IDs",
-                       param="paperchat.papers")
-    ids = []
-    for raw in papers:
-        parsed = parse_arxiv_id(raw[:40])
-        if parsed is None:
-            raise ApiError(400, f"'paperchat.papers' holds {raw[:40]!r}, which is not an arXiv ID "
-                                "(like 2506.11091 or 2506.11091v2)", param="paperchat.papers")
-        versioned, base, _ = parsed
-        ids.append(versioned if base_of(raw.strip()) != raw.strip() else base)
-    ids = list(dict.fromkeys(ids))
     try:
-        resolve(ids, versions)
+        ids = requested_papers(papers, versions, resolve, "paperchat.papers", "paperchat.versions")
     except ScopeError as exc:
-        raise ApiError(400, f"'paperchat.papers': {exc}", param="paperchat.papers") from None
+        raise ApiError(400, str(exc), param="paperchat.papers") from None
     return {"papers": ids, "versions": versions}
 
 

@@ -102,7 +102,7 @@ def build_app(service: ChatService) -> gr.Blocks:
                                                   variant="secondary", size="md")
                         summary = gr.HTML('<p class="pc-wait">Select a paper to read its summary.</p>')
                         selected = gr.State(None)
-        conversation_sidebar(service, chatbot, conversation, changed, app)
+        conversation_sidebar(service, chatbot, conversation, changed, app, pick, bar)
         connect_picker(service, pick, bar, tabs, add, selected)
 
         def on_like(history: list[dict], data: gr.LikeData):

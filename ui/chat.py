@@ -16,13 +16,17 @@ word. Here every message enters the chat through this module, a question always 
               answer; ui/history.py); retry and undo take the saved turn back too
     /chat     the same answer for API clients (``gradio_client``): the new messages and the answer as
               ``paperchat ask --json`` prints it, plus the ``answer_id`` that ``/feedback`` takes; a
-              gr.State keeps each client's conversation, so follow-ups work there too
+              gr.State keeps each client's conversation, so follow-ups work there too. ``papers`` (a list of
+              arXiv IDs, or one string of them separated by commas as ``--papers`` takes) and ``versions``
+              limit the answer as the picker does; a wrong ID is one line of error (gradio_client's AppError)
+              before any answer, checked as the OpenAI-compatible API checks ``paperchat.papers``
 """
 
 from __future__ import annotations
 
 import gradio as gr
 
+from assistant.scope import VERSION_CHOICES, ScopeError, parse_papers, requested_papers
 from index.errors import UserError
 from ui.conversations import conversation_user
 from ui.display import from_display, message_text, to_display
@@ -120,7 +124,8 @@ def connect_chat(service: ChatService, chatbot: gr.Chatbot, textbox: gr.Textbox,
             yield [*history, *messages], gr.skip()
         if answered is not None:
             try:
-                yield gr.skip(), save_turn(service.conversations, user_of(request), conversation_id, text, answered)
+                yield gr.skip(), save_turn(service.conversations, user_of(request), conversation_id, text, answered,
+                                           papers, versions)
             except UserError as exc:
                 gr.Warning(f"The answer was not saved: {exc}")
 
@@ -143,19 +148,34 @@ def connect_chat(service: ChatService, chatbot: gr.Chatbot, textbox: gr.Textbox,
 
     # The API: a hidden trigger, so that the endpoint has components (a State among them) and not the page's.
     history = gr.State([])
+    papers_in = gr.JSON(None, visible=False, label="papers")
+    versions_in = gr.Textbox("newest", visible=False, label="versions")
     messages_out = gr.JSON(visible=False, label="messages")
     answer_out = gr.JSON(visible=False, label="answer")
 
     async def chat(message: str, history: list[dict], backend: str | None = None, top_k: float | None = None,
-                   language: str | None = None, request: gr.Request = None):
+                   language: str | None = None, papers: list[str] | str | None = None, versions: str = "newest",
+                   request: gr.Request = None):
+        versions = versions or "newest"
+        if isinstance(papers, str):
+            papers = parse_papers(papers) or None
+        try:
+            if versions not in VERSION_CHOICES:
+                raise ScopeError(f"'versions' must be {' or '.join(map(repr, VERSION_CHOICES))}")
+            if papers is not None:
+                papers = requested_papers(papers, versions, service.scope)
+        except ScopeError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
         conversation = [*history, question_message(message)]
         async for messages, answer_json in service.respond_admitted(client_of(request), message, history, backend,
-                                                                    top_k, language):
+                                                                    top_k, language, papers, versions):
             yield messages, [*conversation, *map(_message_dict, messages)], answer_json
 
     gr.Button(visible=False).click(
-        chat, [textbox, history, *options], [messages_out, history, answer_out], api_name="chat",
-        api_description="Answer a question about the papers; returns the chat messages and the answer "
-                        "as JSON (answer, citations, sources, timings, answer_id).",
+        chat, [textbox, history, *options, papers_in, versions_in], [messages_out, history, answer_out],
+        api_name="chat",
+        api_description="Answer a question about the papers, only from `papers` when given (arXiv IDs; `versions`: "
+                        "newest or all); returns the chat messages and the answer as JSON (answer, citations, "
+                        "sources, scope, timings, answer_id).",
         concurrency_limit=None, postprocess=False)
     return done

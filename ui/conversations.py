@@ -7,7 +7,10 @@ one user can neither see nor guess another's.
 
 Each message keeps the answer object of ``paperchat ask --json`` next to its
 text, so a reopened or exported conversation still has its sources, citations
-and grounding. The file quotes what people asked: it is readable by its owner
+and grounding; each conversation keeps the papers its last question was limited
+to (the chat's picker), so that reopened it is asked within them again. A file
+made before a column was added gets it when opened, its rows kept
+(:data:`_ADDED_COLUMNS`). The file quotes what people asked: it is readable by its owner
 only (0600, in the 0700 data directory), WAL mode lets the chat's threads and
 other processes (``paperchat export``) read while one writes, and each change is
 one transaction (limits are checked inside it, so two writers cannot both slip
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from assistant.scope import MAX_SCOPE_PAPERS
 from index.errors import UserError
 from index.settings import private_dir
 
@@ -45,7 +49,9 @@ CREATE TABLE IF NOT EXISTS conversations (
     title TEXT NOT NULL,
     titled INTEGER NOT NULL DEFAULT 0,
     created TEXT NOT NULL,
-    updated TEXT NOT NULL
+    updated TEXT NOT NULL,
+    scope_papers TEXT,
+    scope_versions TEXT NOT NULL DEFAULT 'newest'
 );
 CREATE INDEX IF NOT EXISTS conversations_by_user ON conversations (user, updated);
 CREATE TABLE IF NOT EXISTS messages (
@@ -57,6 +63,11 @@ CREATE TABLE IF NOT EXISTS messages (
     PRIMARY KEY (conversation_id, position)
 );
 """
+_ADDED_COLUMNS = {
+    "scope_papers": "ALTER TABLE conversations ADD COLUMN scope_papers TEXT",
+    "scope_versions": "ALTER TABLE conversations ADD COLUMN scope_versions TEXT NOT NULL DEFAULT 'newest'",
+}
+"""Columns added to the first schema, and how a file made before them gets them (its rows kept)."""
 
 
 class ConversationError(UserError):
@@ -105,6 +116,11 @@ class Conversation:
     messages: list[dict] = field(default_factory=list)
     """``{"role", "content"}`` messages (the ``--history`` format); an assistant message may also hold
     ``"answer"``, its ``ask --json`` object."""
+    papers: list[str] | None = None
+    """The papers its last question was limited to, as chosen (the chat's picker; assistant/scope.py);
+    None: the whole collection. Reopened, the chat asks within them again."""
+    versions: str = "newest"
+    """What a base ID of ``papers`` means: its ``newest`` version or ``all`` of them."""
 
     @property
     def turns(self) -> int:
@@ -113,7 +129,7 @@ class Conversation:
     def as_json(self) -> dict:
         """What ``paperchat export`` reads, and what a saved-conversation file holds."""
         return {"id": self.id, "title": self.title, "created": self.created, "updated": self.updated,
-                "messages": self.messages}
+                "scope": {"papers": self.papers, "versions": self.versions}, "messages": self.messages}
 
 
 class ConversationStore:
@@ -134,6 +150,7 @@ class ConversationStore:
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
+        self._migrate()
 
     @classmethod
     def in_data_dir(cls, data_dir: Path, limits: ConversationLimits = ConversationLimits()) -> ConversationStore:
@@ -157,6 +174,8 @@ class ConversationStore:
         user = self._user(user)
         with self._connect() as conn:
             row = self._row(conn, user, conversation_id)
+            papers, versions = conn.execute("SELECT scope_papers, scope_versions FROM conversations WHERE id = ?",
+                                            (conversation_id,)).fetchone()
             messages = []
             for role, content, answer in conn.execute(
                     "SELECT role, content, answer FROM messages WHERE conversation_id = ? ORDER BY position",
@@ -165,7 +184,8 @@ class ConversationStore:
                 if answer is not None:
                     message["answer"] = json.loads(answer)
                 messages.append(message)
-        return Conversation(row[0], user, row[1], row[2], row[3], messages)
+        return Conversation(row[0], user, row[1], row[2], row[3], messages,
+                            json.loads(papers) if papers is not None else None, versions)
 
     # -- writing ---------------------------------------------------------------------------------------
 
@@ -186,9 +206,14 @@ class ConversationStore:
         return Conversation(conversation_id, user, title, now, now, [])
 
     def add_turn(self, user: str, conversation_id: str, question: str, answer_text: str,
-                 answer: dict | None = None) -> None:
-        """Append a question and its answer (``answer``: the ``ask --json`` object, if there is one)."""
+                 answer: dict | None = None, papers: list[str] | None = None, versions: str = "newest") -> None:
+        """Append a question and its answer (``answer``: the ``ask --json`` object, if there is one).
+
+        ``papers`` and ``versions`` are the scope the question was asked in (None: the whole collection); the
+        conversation keeps its last question's, so that reopened it is asked within them again.
+        """
         user = self._user(user)
+        scope = self._scope(papers, versions)
         for name, text in (("question", question), ("answer", answer_text)):
             if not isinstance(text, str):
                 raise ConversationError(f"the {name} must be text")
@@ -216,7 +241,8 @@ class ConversationStore:
                 title = title if len(title) <= AUTO_TITLE_CHARS else title[:AUTO_TITLE_CHARS - 1] + "…"
                 conn.execute("UPDATE conversations SET title = ? WHERE id = ?", (title or DEFAULT_TITLE,
                                                                                 conversation_id))
-            conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (_now(), conversation_id))
+            conn.execute("UPDATE conversations SET updated = ?, scope_papers = ?, scope_versions = ? WHERE id = ?",
+                         (_now(), *scope, conversation_id))
 
     def drop_last_turn(self, user: str, conversation_id: str, turns: int) -> bool:
         """Remove the last question and its answer (the chat's undo and retry) if the conversation has ``turns``
@@ -258,6 +284,26 @@ class ConversationStore:
         if len(user) > self.limits.user_chars:
             raise ConversationError(f"a user name of {len(user)} characters, more than {self.limits.user_chars}")
         return user
+
+    def _scope(self, papers: list[str] | None, versions: str) -> tuple[str | None, str]:
+        """A scope as stored: the papers as a JSON list (NULL: none) and the versions."""
+        if versions not in ("newest", "all"):
+            raise ConversationError(f"versions must be 'newest' or 'all', not {str(versions)[:20]!r}")
+        if papers is None:
+            return None, versions
+        if not isinstance(papers, list) or not all(isinstance(p, str) and len(p) <= 40 for p in papers) \
+                or len(papers) > MAX_SCOPE_PAPERS:
+            raise ConversationError(f"a scope is a list of at most {MAX_SCOPE_PAPERS} arXiv IDs")
+        return (json.dumps(papers) if papers else None), versions
+
+    def _migrate(self) -> None:
+        """Give a file made by an earlier schema the columns added since, keeping its rows (one transaction, so
+        two processes opening the same old file do not both add them)."""
+        with self._writing() as conn:
+            present = {row[1] for row in conn.execute("PRAGMA table_info(conversations)")}
+            for column, statement in _ADDED_COLUMNS.items():
+                if column not in present:
+                    conn.execute(statement)
 
     def _title(self, title: str) -> str:
         title = " ".join(str(title).split())

@@ -165,7 +165,8 @@ def grounding_line(answer: dict | None) -> str:
     if not sentences:
         return "Grounding: no sentence was checked."
     supported = sum(bool(s.get("supported")) for s in sentences)
-    line = f"Grounding: {supported} of {len(sentences)} sentences supported by their citations."
+    line = (f"Grounding: {supported} of {len(sentences)} sentence{'s' if len(sentences) != 1 else ''} supported by "
+            "their citations.")
     return line + (" Low evidence." if answer.get("low_evidence") else "")
 
 

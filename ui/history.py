@@ -100,11 +100,15 @@ def export_files(store: ConversationStore, user: str, conversation_id: str, fold
 
 
 def save_turn(store: ConversationStore, user: str, conversation_id: str | None, question: str,
-              answer_json: dict) -> str:
+              answer_json: dict, papers: list[str] | None = None, versions: str = "newest") -> str:
     """Save a question and its answer (``ChatService.respond``'s answer JSON) in the conversation, a new one
-    named after the question when ``conversation_id`` is None; returns the conversation's ID."""
+    named after the question when ``conversation_id`` is None; returns the conversation's ID.
+
+    ``papers`` and ``versions`` are the scope it was asked in (the picker's choice, None: the whole collection),
+    which the conversation keeps for when it is reopened."""
     if conversation_id is None:
         conversation_id = store.create(user).id
     answer = saved_answer(answer_json)
-    store.add_turn(user, conversation_id, question, answer.get("answer", ""), answer)
+    store.add_turn(user, conversation_id, question, answer.get("answer", ""), answer, list(papers) if papers else None,
+                   versions)
     return conversation_id

@@ -3,6 +3,8 @@
     Papers tab   a searchable multi-select of the collection's papers (a row of the table adds its paper),
                  newest or all versions, and "Ask about these papers"
     Chat tab     a scope line naming the chosen papers, with "Ask the whole collection" to clear it
+    reopened     a saved conversation brings back the scope its last question was asked in
+                 (:func:`restored_scope`, ui/sidebar.py); a new conversation starts with the whole collection
 
 The choice lives in two gr.State values (the IDs, the versions) that ui/chat.py passes to
 ``ChatService.respond`` as ``papers`` and ``versions`` (assistant/scope.py).
@@ -17,6 +19,7 @@ import gradio as gr
 
 from assistant.scope import MAX_SCOPE_PAPERS
 from index.corpus import strip_control
+from index.ids import parse_arxiv_id
 from ui.render import scope_html
 from ui.service import ChatService
 
@@ -100,6 +103,27 @@ def connect_picker(service: ChatService, pick: Picker, bar: ScopeBar, tabs: gr.T
                    **quick)
     bar.clear.click(clear, None, [bar.papers, bar.row, bar.line], **quick)
     add.click(add_selected, [pick.chosen, selected], pick.chosen, **quick)
+
+
+def restored_scope(service: ChatService, papers: list[str] | None, versions: str) -> tuple:
+    """What the chat shows for a conversation asked within ``papers`` (None: the whole collection), reopened:
+    updates of :func:`scope_outputs`. Papers no longer in the collection are left out, with a warning."""
+    versions = versions if versions in ("newest", "all") else "newest"
+    known = [p for p in papers or [] if (parsed := parse_arxiv_id(p)) and service.paper(parsed[1]) is not None]
+    if papers and len(known) < len(papers):
+        missing = len(papers) - len(known)
+        gr.Warning(f"{missing} of this conversation's papers {'is' if missing == 1 else 'are'} no longer in the "
+                   f"collection: {'asking within the others' if known else 'asking the whole collection'}.")
+    if not known:
+        return None, "newest", gr.Row(visible=False), "", gr.skip(), gr.skip()
+    entries = list({e.base_id: e for e in (service.paper(parse_arxiv_id(p)[1]) for p in known)}.values())
+    return (known, versions, gr.Row(visible=True), scope_html(entries, versions),
+            [e.base_id for e in entries], versions)
+
+
+def scope_outputs(pick: Picker, bar: ScopeBar) -> list:
+    """The components :func:`restored_scope` updates: the scope the chat asks in, its line, the picker."""
+    return [bar.papers, bar.versions, bar.row, bar.line, pick.chosen, pick.versions]
 
 
 def _cut(title: str) -> str:

@@ -22,7 +22,7 @@ import gradio as gr
 from starlette.concurrency import iterate_in_threadpool
 
 from assistant.answer import Answer, AnswerDone, SourcesReady, TextDelta
-from assistant.scope import Versions
+from assistant.scope import Scope, Versions, resolve_scope
 from assistant.backends import backend_names
 from assistant.engine import Assistant
 from index.corpus import detect_language
@@ -127,6 +127,10 @@ class ChatService:
 
     def paper(self, base_id: str) -> PaperEntry | None:
         return next((p for p in self.papers if p.base_id == base_id), None)
+
+    def scope(self, papers: list[str], versions: Versions = "newest") -> Scope:
+        """The versions ``papers`` name in the collection (assistant/scope.py); a ScopeError says what is wrong."""
+        return resolve_scope(papers, self._retriever.versions_of, versions)
 
     def find_papers(self, query: str) -> list[PaperEntry]:
         """The papers whose IDs, title or summary hold every word of ``query``; all of them for no words."""

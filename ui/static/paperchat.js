@@ -4,8 +4,11 @@
   // ui/render.py; classes because Gradio's sanitizer drops data-* attributes). A click on the sentence, or on
   // one of its citations, opens that answer's sources panel, scrolls to the cited paper and highlights exactly
   // those evidence sentences. Ctrl/Cmd/Shift-click on a citation still opens arxiv.org.
+  // Hovering a sentence marks the same evidence in its open sources panel (pc-hover, a lighter mark that
+  // neither scrolls nor opens a folded panel, so the page does not move under the pointer); leaving it unmarks.
   const ARXIV = 'https://arxiv.org/abs/';
   const LIT = 'pc-lit';
+  const HOVER = 'pc-hover';
   const safe = id => id.replace(/[^A-Za-z0-9]/g, '-');
   const classesOf = (element, prefix) => [...element.classList].filter(c => c.startsWith(prefix));
   const panelOf = answer => document.querySelector('.pc-sources.' + answer);
@@ -54,4 +57,22 @@
     const cited = href.startsWith(ARXIV) ? href.slice(ARXIV.length) : null;
     if (show(sentence, cited) && link) event.preventDefault();
   }, true);
+
+  const sentenceAt = event => event.target.closest && event.target.closest('.pc-sentence');
+  const unhover = () => document.querySelectorAll('.' + HOVER).forEach(e => e.classList.remove(HOVER));
+
+  document.addEventListener('mouseover', event => {
+    const sentence = sentenceAt(event);
+    if (!sentence || sentence.contains(event.relatedTarget)) return;  // moved within the sentence
+    unhover();
+    const answer = classesOf(sentence, 'pc-a-')[0];
+    const panel = answer && panelOf(answer);
+    if (!panel) return;
+    classesOf(sentence, 'pc-e-').forEach(c => panel.querySelectorAll('li.' + c).forEach(li => li.classList.add(HOVER)));
+  });
+
+  document.addEventListener('mouseout', event => {
+    const sentence = sentenceAt(event);
+    if (sentence && !sentence.contains(event.relatedTarget)) unhover();
+  });
 }
