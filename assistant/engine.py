@@ -207,6 +207,7 @@ class Assistant:
             yield finish(self._abstention(sources, language, opening), reason, sources,
                          rejected_citations=rejected, sentences=verdicts)
             return
+        added = None
         if deltas is None and self.llm is not None:
             text, added = key_quote(standalone, text, sources, language, verdicts)
             if added:
@@ -215,7 +216,7 @@ class Assistant:
         cited = list(dict.fromkeys(cited + [c for v in verdicts for c in v.citations]))
         supported = {c: all(v.supported for v in verdicts if c in v.citations) for c in cited}
         yield finish(annotate(text, verdicts), None, sources, rejected_citations=rejected, sentences=verdicts,
-                     citations=[Citation.of(c, supported=supported[c]) for c in cited])
+                     citations=[Citation.of(c, supported=supported[c]) for c in cited], key_sentence=added)
 
     def repair(self, text: str, verdicts: list[SentenceVerdict], sources: list[Source],
                may_quote: bool = True) -> tuple[str, list[SentenceVerdict], list[SentenceVerdict]]:
