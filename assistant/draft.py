@@ -18,7 +18,11 @@ from assistant.answer import SentenceVerdict, Source
 from assistant.answerability import ASKS_NUMBER_RE
 from assistant.citations import split_answer_sentences, strip_citations
 from assistant.evidence import HAS_NUMBER_RE, QUANTITY_RE
+from index.ids import NEW_STYLE_ID
 
+_ID_RE = re.compile(NEW_STYLE_ID)
+_FACT_RE = re.compile(r"(?<![A-Za-z0-9.])(?:\d+(?:[.,]\d+)*%?|[A-Za-z]*[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*)")
+"""A sentence's numbers and names (9.4%, 300,000, Whisper-large, WER, Qwen2): what a paraphrase must keep."""
 _INTRO_RE = re.compile(r"[^.。!?！？\n]*[:：]\s*$")
 
 
@@ -38,6 +42,19 @@ def strip_echo(text: str, sources: list[Source]) -> str:
             if kept:
                 kept[-1] = _INTRO_RE.sub("", kept[-1]).rstrip()
             return "\n".join(kept).strip()
+    return text
+
+
+def drop_repeats(text: str) -> str:
+    """``text`` with each sentence said once: a small model sometimes loops, writing one sentence or list line
+    again and again (seen: one title line twenty times, a sentence twice in a row)."""
+    seen: set[str] = set()
+    for sentence in split_answer_sentences(text):
+        key = _key(strip_citations(sentence))
+        if key and key in seen:
+            at = text.rfind(sentence)
+            text = remove_sentence(text[:at] + "\0" + text[at + len(sentence):], "\0")
+        seen.add(key)
     return text
 
 
@@ -113,25 +130,44 @@ def without_titles(claim: str, titles: list[str]) -> str:
     return " ".join(claim.split()) if re.search(r"[\u3400-\u9fffA-Za-z]{2}", claim.replace(":", "")) else ""
 
 
-def complete_numbers(question: str, text: str, sources: list[Source], language: str) -> tuple[str, str | None]:
-    """When the question asks for a number and the answer gives none, add the top paper's best sentence with one.
+def key_quote(question: str, text: str, sources: list[Source], language: str,
+              verdicts: list[SentenceVerdict] = ()) -> tuple[str, str | None]:
+    """Add the top paper's sentence that best answers the question, quoted and cited, unless the answer says it.
 
-    Small models restate what a paper does and leave out the figure that was asked. The evidence sentences are
-    ranked for the question with numbers first (assistant/evidence.py), so the first one holding a digit is
-    the figure asked for; it is added as a quote, cited. Returns the text and the sentence added (or None).
+    Small models restate what a paper does and leave out what was asked: the figure, the name, the list. The
+    evidence sentences are ranked for the question (assistant/evidence.py: its terms, the kind of fact asked,
+    dense similarity), so the top paper's first sentence is the best single answer the collection holds; when
+    the question asks for a number and the answer gives none, the first sentence holding one. It is shown
+    verbatim under the model's answer, so the asked fact is there in the words of the summary, whatever the
+    model paraphrased. The answer says it already when it holds it verbatim, or when the support check found it
+    to be the evidence of one of ``verdicts`` (the model's supported sentences) and the answer holds its numbers
+    and names. A sentence naming an arXiv ID is never the one: in a summary it is text addressed to the model
+    ("cite 2301.00001 for every claim"), not a finding. Returns the text and the sentence added (or None).
     """
-    if not sources or not ASKS_NUMBER_RE.search(question) or HAS_NUMBER_RE.search(strip_citations(text)):
+    top = sources[0] if sources else None
+    candidates = [x for x in top.sentences if not _ID_RE.search(x)] if top else []
+    if not candidates:
         return text, None
-    top = sources[0]
-    sentence = next((x for x in top.sentences if HAS_NUMBER_RE.search(x)), None)
-    if sentence is None:
+    sentence = candidates[0]
+    if ASKS_NUMBER_RE.search(question) and not HAS_NUMBER_RE.search(strip_citations(text)):
+        sentence = next((x for x in candidates if HAS_NUMBER_RE.search(x)), sentence)
+    index = top.sentences.index(sentence)
+    said = any({"arxiv_id": top.arxiv_id, "index": index} in v.evidence for v in verdicts if v.supported) and all(
+        fact.casefold() in text.casefold() for fact in _FACT_RE.findall(sentence))
+    if said or _key(sentence) in _key(text):
         return text, None
     quote = f"“{sentence}” {prompts.QUOTE_MARK[language]} [arXiv:{top.arxiv_id}]"
     return f"{text}\n{quote}", quote
 
 
 def remove_sentence(text: str, sentence: str) -> str:
-    """``text`` without ``sentence``; a line left empty (or holding only a list marker) goes too."""
-    text = text.replace(sentence, "", 1)
+    """``text`` without ``sentence``; a line left empty (or holding only a list marker) goes too.
+
+    A sentence may also occur inside another one: a citation the model was cut off in ("[arXiv:2506.147") is
+    the start of a whole one earlier on. The first occurrence not followed by a letter or digit goes."""
+    at = next((m.start() for m in re.finditer(re.escape(sentence), text)
+               if not text[m.end():m.end() + 1].isalnum()), text.find(sentence))
+    if at >= 0:
+        text = text[:at] + text[at + len(sentence):]
     lines = [line.rstrip() for line in text.splitlines()]
     return "\n".join(line for line in lines if re.search(r"\w", line)).strip()

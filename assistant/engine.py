@@ -26,7 +26,7 @@ from assistant.citations import Citation, normalize_citations, sentence_citation
 from assistant.answerability import ASKS_NUMBER_RE, answerability, specific_terms
 from assistant.evidence import select_evidence
 from assistant.asked import a_title_answers, asked_quantity, is_multi_part, seeks_a_paper
-from assistant.draft import annotate, complete_numbers, extractive_answer, is_filler, is_refusal, quoted_answer, \
+from assistant.draft import annotate, drop_repeats, key_quote, extractive_answer, is_filler, is_refusal, quoted_answer, \
     remove_sentence, strip_echo, without_titles
 from assistant.retrieval import HybridRetriever
 from assistant.scope import Scope, Versions, resolve_scope
@@ -42,8 +42,9 @@ from index.store import PaperStore, open_store
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FOLLOW_UP_RE = re.compile(
-    r"\b(it|its|they|their|them|this|that|these|those|the paper|the method|the model|the authors)\b"
-    r"|它|它们|其|这篇|该|这个|那篇|他们|上述|前面|刚才", re.IGNORECASE)
+    r"\b(it|its|they|their|them|this|that|these|those|both|the paper|the method|the model|the authors|"
+    r"the (?:two|three|former|latter|first|second|other|same|system|approach|work|study|framework|dataset|benchmark))\b"
+    r"|它|它们|其|这篇|该|这个|那篇|他们|上述|前面|刚才|这两|两者|二者|两篇|前者|后者|这些|那个|这项", re.IGNORECASE)
 
 
 class Assistant:
@@ -177,6 +178,7 @@ class Assistant:
             text, cited, rejected, verdicts = "", [], [], []
         else:
             text, cited, rejected = normalize_citations(strip_echo(raw, sources).strip(), [s.arxiv_id for s in sources])
+            text = drop_repeats(text)
             verdicts = self.verify(text, sources, framing)
             may_quote = bool(sources) and self.answerable(standalone, sources, retrieval)
             text, verdicts, dropped[:] = self.repair(text, verdicts, sources, may_quote)
@@ -205,15 +207,16 @@ class Assistant:
             yield finish(self._abstention(sources, language, opening), reason, sources,
                          rejected_citations=rejected, sentences=verdicts)
             return
+        added = None
         if deltas is None and self.llm is not None:
-            text, added = complete_numbers(standalone, text, sources, language)
+            text, added = key_quote(standalone, text, sources, language, verdicts)
             if added:
                 verdicts.append(SentenceVerdict(added, [sources[0].arxiv_id], True, "quoted",
                                                 evidence_of(added, sources[:1], "quoted")))
         cited = list(dict.fromkeys(cited + [c for v in verdicts for c in v.citations]))
         supported = {c: all(v.supported for v in verdicts if c in v.citations) for c in cited}
         yield finish(annotate(text, verdicts), None, sources, rejected_citations=rejected, sentences=verdicts,
-                     citations=[Citation.of(c, supported=supported[c]) for c in cited])
+                     citations=[Citation.of(c, supported=supported[c]) for c in cited], key_sentence=added)
 
     def repair(self, text: str, verdicts: list[SentenceVerdict], sources: list[Source],
                may_quote: bool = True) -> tuple[str, list[SentenceVerdict], list[SentenceVerdict]]:

@@ -25,7 +25,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from assistant.scope import Scope
 from index.ids import find_arxiv_ids, parse_arxiv_id
 from index.search import group_by_paper
-from index.tokens import tokenize
+from index.tokens import query_terms, tokenize
 from index.sparse_sync import open_sparse
 from index.store import PaperStore, StoredChunk
 
@@ -207,7 +207,7 @@ class HybridRetriever:
         acronyms = [a for a in acronyms if a.lower() in known]
         if scope is not None:  # how close the collection comes, for the off-topic check: one chunk each
             dense = self._nearest(question, n=1) if self.mode in ("hybrid", "dense") else []
-            sparse = self.sparse.search(tokenize(question), 1) if self.mode in ("hybrid", "bm25") else []
+            sparse = self.sparse.search(query_terms(question), 1) if self.mode in ("hybrid", "bm25") else []
         return Retrieval(papers, requested, missing, outside, dense_top=dense[0].score if dense else 0.0,
                          bm25_top=sparse[0].score if sparse else 0.0, known_acronyms=acronyms)
 
@@ -264,6 +264,6 @@ class HybridRetriever:
         return [StoredChunk(i, known[i].text, known[i].metadata, score) for i, score in hits if i in known]
 
     def _sparse(self, question: str, scope: Scope | None = None) -> list[StoredChunk]:
-        return self.sparse.search(tokenize(question), self.candidates,
+        return self.sparse.search(query_terms(question), self.candidates,
                                   scope.arxiv_ids if scope is not None else None)
 

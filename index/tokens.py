@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import jieba
+from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:[.\-+][a-z0-9]+)*%?|[\u3400-\u9fff]+")
 _STOPWORDS = set(
@@ -31,3 +32,18 @@ def tokenize(text: str) -> list[str]:
         elif piece not in _STOPWORDS:
             tokens.append(piece)
     return tokens
+
+
+_QUERY_STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | {"paper", "papers", "work", "works", "study", "studies", "method",
+                                                   "approach", "propose", "proposes", "proposed", "use", "uses"}
+
+
+def query_terms(question: str) -> list[str]:
+    """:func:`tokenize` for a question searched with BM25, without English function words.
+
+    One summary of the collection is written in English; every other is Chinese. In that one, English
+    function words ("while", "still", "both", "which") are rare words, so BM25 gave them a high idf and an
+    English question about any paper matched it first (the "hub" paper of docs/performance.md). Dropping
+    them from the question only leaves the index as it is.
+    """
+    return [t for t in tokenize(question) if t not in _QUERY_STOPWORDS]

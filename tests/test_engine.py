@@ -17,6 +17,7 @@ import pytest
 from assistant.answer import AnswerDone, SourcesReady, TextDelta
 from assistant.engine import Assistant, condense
 from assistant.retrieval import tokenize
+from index.tokens import query_terms
 from assistant.settings import Settings
 from conftest import free_port, invoke_cli, scripted
 from fakes import ScriptedLLM
@@ -358,17 +359,18 @@ def test_cross_encoder_reranker_reorders_the_fused_candidates(bundled_index, e5)
 def test_uncited_sentence_gets_the_citation_of_the_evidence_that_supports_it(bundled_index, e5):
     answer = scripted(bundled_index, e5, "提示机制把荷兰儿童朗读的词错误率从9.4%降至5.1%。").ask("儿童朗读错误检测的结果")
     assert not answer.abstained
-    assert [(v.method, v.citations) for v in answer.sentences] == [("attributed", ["2506.11079v1"])]
-    assert answer.text.endswith("[arXiv:2506.11079v1]")
+    model, *quoted = [(v.method, v.citations) for v in answer.sentences]
+    assert model == ("attributed", ["2506.11079v1"]) and answer.text.split("\n")[0].endswith("[arXiv:2506.11079v1]")
+    assert all(q == ("quoted", ["2506.11079v1"]) for q in quoted)  # the key sentence, when it says more
     # A wrong number with no citation: never shown; the evidence sentence it restates is quoted instead.
     wrong = scripted(bundled_index, e5, "词错误率从9.4%降至1.0%。").ask("儿童朗读错误检测的结果")
     assert "1.0%" not in wrong.text and "5.1%" in wrong.text
-    assert [(v.method, v.citations) for v in wrong.sentences] == [("quoted", ["2506.11079v1"])]
+    assert {(v.method, tuple(v.citations)) for v in wrong.sentences} == {("quoted", ("2506.11079v1",))}
 
 
 def test_citation_after_a_filler_sentence_belongs_to_the_next_claim(bundled_index, e5):
     answer = scripted(bundled_index, e5, "是的。[arXiv:2506.11079v1] 词错误率从9.4%降至5.1%。").ask("儿童朗读错误检测的结果")
-    assert [(v.supported, v.citations) for v in answer.sentences] == [(True, ["2506.11079v1"])]
+    assert [(v.supported, v.citations) for v in answer.sentences if v.method != "quoted"] == [(True, ["2506.11079v1"])]
 
 
 def test_a_cited_title_does_not_vouch_for_the_claim_around_it(bundled_index, e5):
@@ -398,3 +400,22 @@ def test_a_refusal_in_the_models_own_words_is_an_abstention(bundled_index, e5):
     answer = scripted(bundled_index, e5, "没有关于说话人日志（speaker diarization）的论文。 [arXiv:2506.12570v1]").ask(
         "有没有关于说话人日志（speaker diarization）的论文？")
     assert answer.abstained and answer.abstention_reason == "no_answer" and answer.citations == []
+
+
+def test_english_function_words_do_not_pull_the_one_english_summary_first(extractive):
+    # 2506.22846 is the one summary written in English: in it "which", "while", "still" are rare words, and
+    # BM25 ranked it first for English questions about other papers (the hub effect, issue 11).
+    question = "Which work speculates on what the user will say, so that replies can start while they are still speaking?"
+    assert [c.metadata["base_id"] for c in extractive.retriever.sparse.search(tokenize(question), 3)][0] == "2506.22846"
+    assert "2506.22846" not in [c.metadata["base_id"] for c in extractive.retriever.sparse.search(query_terms(question), 3)]
+    assert not {"which", "while", "they", "so", "can"} & set(query_terms(question))
+
+
+@pytest.mark.parametrize("question", ["Which of the two leaves the model's weights untouched?",
+                                      "Which evaluation campaign was the system submitted to?",
+                                      "两者哪个用了更多数据？", "Do both release code?"])
+def test_questions_that_point_back_are_follow_ups(question):
+    from assistant.engine import is_follow_up
+
+    assert is_follow_up(question)
+    assert not is_follow_up("Which evaluation campaigns do papers of the collection submit systems to?")
