@@ -425,8 +425,13 @@ def _closest(papers: list[tuple[str, str]], language: str) -> str:
 
 
 def is_follow_up(question: str) -> bool:
-    """A message that refers back ("it", "这篇", ...) or is too short to stand alone, and names no paper ID."""
-    return bool(_FOLLOW_UP_RE.search(question) or len(question) < 25) and not find_arxiv_ids(question)
+    """A message that refers back ("it", "这篇", ...) or is too short to stand alone, and names no paper ID.
+
+    A short message that asks whether a paper on a topic exists ("有没有论文研究语音情感推理？用了哪些数据集？",
+    22 characters: Chinese is dense) starts a new topic: rewritten with the history, it was asked about the
+    previous answer's paper."""
+    short = len(question) < 25 and not seeks_a_paper(question)
+    return bool(_FOLLOW_UP_RE.search(question) or short) and not find_arxiv_ids(question)
 
 
 def condense(question: str, history: list[dict],

@@ -419,3 +419,6 @@ def test_questions_that_point_back_are_follow_ups(question):
 
     assert is_follow_up(question)
     assert not is_follow_up("Which evaluation campaigns do papers of the collection submit systems to?")
+    # Short, but a new topic: whether a paper on it exists (seen asked after a question about another paper).
+    assert not is_follow_up("有没有论文研究语音情感推理？用了哪些数据集？")
+    assert is_follow_up("用了哪些数据集？")
