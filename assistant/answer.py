@@ -74,9 +74,9 @@ class Answer:
     low_evidence: bool = False
     """The evidence behind the answer is weak: the best source matches the question only loosely, or part of
     what the model wrote is unsupported (assistant/confidence.py); a notice says which."""
-    key_sentence: str | None = None
-    """The summary's sentence quoted under the model's answer (assistant/draft.py ``key_quote``), as it is in the
-    text: shown and checked like the others, but not a sentence the model wrote."""
+    key_sentences: list[str] = field(default_factory=list)
+    """The summary's sentences quoted under the model's answer or its titles (assistant/draft.py ``key_quote``,
+    ``title_quotes``), as they are in the text: shown and checked like the others, but not written by the model."""
     evidence_score: float | None = None
     """Best e5 similarity of the question to a chunk of the sources shown (what ``low_evidence`` compares)."""
 

@@ -7,7 +7,7 @@ evidence holds the *kind* of fact asked and the question's specific terms:
 
 * a question that asks for a quantity needs a number in the evidence shown (for a count or a metric it knows,
   assistant/asked.py: that number written with the thing counted or the metric),
-  one that asks for a name needs a name;
+  one that asks for a name needs a name (for a model or a dataset, one the question does not hold);
 * the question's technical terms (acronyms, names, words with digits: GPU,
   MOS, kbps, batch) that the whole paper never mentions are facts it does not
   give, unless the term identifies another retrieved paper.
@@ -22,13 +22,9 @@ import re
 
 from assistant.answer import Source
 from assistant.evidence import HAS_NAME_RE, HAS_NUMBER_RE, NAME_RE
-from assistant.asked import asked_quantity
+from assistant.asked import GENERIC_TERMS, asked_quantity, asks_a_name, is_multi_part, names_given
 from index.ids import NEW_STYLE_ID
 
-# Latin terms a question may use for a field or a task, which the summaries write in Chinese (语音识别 for ASR).
-_GENERIC = frozenset("""
-    llm ai asr tts nlp ml api id arxiv sota slm lm alm lalm mllm vlm qa rl sft
-""".split())
 # Names (capitalised inside, digits, all capitals: GPU, GPT-4o, ESC-50, CosyVoice) and units (kbps, Hz).
 _TERM_RE = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]*[A-Z][A-Za-z0-9]*|[A-Za-z]+\d[A-Za-z0-9]*|kbps|bps|hz|khz|ms)"
                       r"(?:[-.][A-Za-z0-9]+)*(?![A-Za-z0-9])")
@@ -54,7 +50,7 @@ def specific_terms(question: str) -> list[str]:
     terms = []
     for word in words:
         key = word[:-1].lower() if word[:-1].isupper() and word.endswith("s") else word.lower()
-        if key in _GENERIC or len(key) < 2 or _VERSION_RE.fullmatch(word):
+        if key in GENERIC_TERMS or len(key) < 2 or _VERSION_RE.fullmatch(word):
             continue
         if word[0].isupper() and word[1:].islower():
             continue  # "Which", "Whisper": a capitalised word may just start a sentence; too weak a sign
@@ -80,6 +76,9 @@ def answerability(question: str, sources: list[Source], paper_text: dict[str, st
         return 0.0
     if NAME_RE.search(question) and not HAS_NAME_RE.search(f"{sources[0].title} {shown}"):
         return 0.0
+    if asks_a_name(question) and not is_multi_part(question) and not names_given(sources[0].sentences, question):
+        return 0.0  # "Which specific LLM does X use?" and X's summary names none (the title does not count:
+        # a title is all capitalised words)
     terms = specific_terms(question)
     if not terms:
         return 1.0

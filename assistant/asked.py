@@ -10,12 +10,18 @@ quantity lists how it is written in both.
 :func:`asked_quantity` reads the kind from the question; :meth:`AskedQuantity.stated_in` looks for a number
 written with it in one evidence sentence ("6,446个文本-音频对", "50.2 mAP", "0.68准确率"). A question whose
 quantity is of no known kind is left to the older check (any number at all).
+
+A question may ask for a name the same way: "Which specific LLM does X use?" is answered by a name the question
+does not hold ("X uses an LLM to …" restates it), and for a component (an LLM, a TTS engine) by one written in a
+sentence that speaks of that kind of thing (:func:`asks_a_name`, :func:`names_given`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from index.ids import find_arxiv_ids
 
 _NUM = r"(?:\d[\d,.]*|[一二两三四五六七八九十百千万]+)\s*(?:万|千|百|亿|[KkMB](?![A-Za-z]))?\s*(?:\+|余|多)?\s*"
 _CLASSIFIERS = "个种位条项类名篇次组款套段首"
@@ -42,6 +48,15 @@ _NOUNS: dict[str, str] = {
 _EN_COUNT_RE = re.compile(r"\bhow many\s+((?:(?!(?:do|does|did|are|were|is|was|has|have|had|in|of|for|on|can|"
                           r"will|would|and|or)\b)[A-Za-z-]+\s*){1,3})", re.IGNORECASE)
 _ZH_COUNT_RE = re.compile(rf"(?:多少|(?<![这那哪好])几)\s*([{_CLASSIFIERS}]?)\s*([\u3400-\u9fff]{{0,3}}|[A-Za-z]+)")
+# "How much speech was X trained on?", "用了多少训练数据？": an amount of data, stated as hours, pairs or tokens.
+_AMOUNT_RE = re.compile(r"\bhow much\s+(?:[\w-]+\s+){0,2}?(?:speech|audio|data|music|video|dialogue|recordings?)\b|"
+                        r"多少(?:的)?(?:训练)?(?:数据|语音|音频|语料|录音)", re.IGNORECASE)
+_AMOUNT_UNITS = r"小时|hours?\b|h\b|条|对|段|样本|samples?\b|clips?\b|pairs?\b|utterances?\b|tokens?\b"
+# "参数量是多少", "How large is the model?": a model's size, written as 7B, 1.5亿参数, 300M parameters.
+_SIZE_RE = re.compile(r"(?:参数量|参数规模|模型(?:的)?(?:大小|规模))[^，,。？?]{0,3}?(?:多大|多少|几)|多少(?:个)?参数|"
+                      r"\bwhat(?:'s| is) (?:the |its |their )?model size\b|"
+                      r"\bhow (?:big|large) (?:is|are) (?:the |its |their )?(?:\w+ )?models?\b", re.IGNORECASE)
+_ZH_VALUE_RE = re.compile(r"([\u3400-\u9fff]{2,12})(?:是|为|大概是|大约是)多少")
 _EN_UNIT_RE = re.compile(r"\bin (hours|minutes|seconds|milliseconds|ms|days)\b", re.IGNORECASE)
 
 # A metric's value: the question names the metric, the evidence writes a number next to it.
@@ -88,6 +103,13 @@ def asked_quantity(question: str) -> AskedQuantity | None:
     for asked, written in _METRICS.items():
         if re.search(asked, question, re.IGNORECASE) and _asks_value(question, asked):
             return AskedQuantity(f"metric:{asked}", _near(r"\d", written, 15))
+    if _SIZE_RE.search(question):
+        return AskedQuantity("count:parameters", re.compile(
+            rf"(?<![A-Za-z]){_NUM}(?:参数|parameters?\b)|(?<![\d.])\d[\d.]*\s*[BM]"
+            r"(?=\s*(?:参数|模型|规模|parameters?\b|models?\b)|[,.;:)，。；、）的]|\s*$)", re.IGNORECASE))
+    if _AMOUNT_RE.search(question) and not _EN_UNIT_RE.search(question):
+        return AskedQuantity("amount", re.compile(rf"(?<![A-Za-z]){_NUM}[^，。；,;\d]{{0,8}}?(?:{_AMOUNT_UNITS})",
+                                                  re.IGNORECASE))
     unit = _EN_UNIT_RE.search(question)
     noun = unit[1] if unit else None
     english = None
@@ -100,6 +122,11 @@ def asked_quantity(question: str) -> AskedQuantity | None:
             # 多少个样本 ← "6,446个文本-音频对", "4420个音频/文本样本": any counting word after a number will do
             return AskedQuantity(f"count:{classifier}{noun}", re.compile(
                 rf"(?<![A-Za-z]){_NUM}(?:{_COUNTED}|{re.escape(noun)})" if noun else rf"(?<![A-Za-z]){_NUM}{_COUNTED}"))
+    if not noun and (match := _ZH_VALUE_RE.search(question)):
+        # "码本大小是多少" ← "8个码本，每个1024": the thing measured written within a few characters of a number
+        thing = re.sub(r"(?:的)?(?:具体)?(?:大小|范围|数量|规模|数值|数)$", "", match[1].split("的")[-1])
+        if len(thing) >= 2:
+            return AskedQuantity(f"value:{thing}", _near(r"\d", re.escape(thing[-2:]), 10))
     if not noun:
         return None
     for asked, written in _NOUNS.items():
@@ -120,8 +147,78 @@ def _asks_value(question: str, metric: str) -> bool:
         rf"(?:{metric})[^，,。？?]{{0,6}}?(?:多少|几)|多少\s*(?:{metric})", question, re.IGNORECASE))
 
 
+# "which [one or two words] <kind>", not "which papers help LLMs …": the words between describe the kind.
+_BETWEEN = r"(?:(?!(?:papers?|works?|stud(?:y|ies)|articles?|do|does|did|is|are|was|were)\b)[\w-]+\s+){0,2}"
+_ASKS_COMPONENT_RE = re.compile(
+    rf"\b(?:which|what)\s+(?:specific\s+|particular\s+|exact\s+|underlying\s+)?{_BETWEEN}(?:llms?|(?:large\s+)?"
+    r"language\s+models?|engines?|codecs?|vocoders?|backbones?)\b|"
+    r"(?:哪个|哪些|哪款|哪种|(?<!为)什么)[\u3400-\u9fffA-Za-z]{0,4}?(?:大语言模型|大模型|语言模型|LLM|TTS|声码器|底座|骨干)",
+    re.IGNORECASE)
+"""A question for a component a paper uses (its LLM, its TTS engine), named in a sentence that speaks of one."""
+_ASKS_NAMED_RE = re.compile(
+    rf"\b(?:which|what)\s+(?:specific\s+|particular\s+)?{_BETWEEN}(?:models?|datasets?|benchmarks?|toolkits?)\b|"
+    r"(?:哪个|哪些|(?<!为)什么)[\u3400-\u9fffA-Za-z]{0,4}?(?:模型|数据集|基准)", re.IGNORECASE)
+"""A question for a model or a dataset, which may be the paper's own ("Which audio model reaches 50.2 mAP?")."""
+# A sentence naming a model says so: "基于LLaMA3.2-1B模型", "微调Qwen-Audio-Chat…音频大语言模型（LLM）".
+_MODEL_WORD_RE = re.compile(r"模型|LLM|models?\b|引擎|engines?\b|骨干|backbones?\b|底座|TTS|声码器|vocoders?\b|codecs?\b|"
+                            r"编解码", re.IGNORECASE)
+GENERIC_TERMS = frozenset("""
+    llm llms ai asr tts nlp ml api id arxiv sota slm lm alm lalm mllm vlm qa rl sft
+""".split())
+"""Latin terms a question or an answer may use for a field or a task, which are no one's name (语音识别 is ASR)."""
+# Capitalised words that name no model or dataset: metrics and languages ("improves English WER").
+_NOT_NAMES = GENERIC_TERMS | frozenset("""
+    wer cer mos f1 map auc bleu snr pesq english chinese mandarin dutch german french japanese korean thai
+    ffn mlp cnn rnn dnn lstm gru gan vae moe ctc hmm transformer
+    spanish arabic the this these its their our
+""".split())
+# A name: capitals inside (LLaMA, GPT-4o), digits (Qwen2.5), all capitals (BEATs), or a capitalised word inside a
+# sentence ("uses Whisper", "采用Gemma"); a capitalised word that starts the sentence is too weak a sign.
+_NAME_RE = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]*[A-Z][A-Za-z]*[A-Z0-9][A-Za-z0-9]*|[A-Za-z]+\d[A-Za-z0-9]*|"
+                      r"[A-Z][a-z0-9]*(?=-[A-Z])|"
+                      r"(?<=[^\s.!?。！？]\s)[A-Z][a-z]+|(?<=[\u3400-\u9fff（(“])[A-Z][a-z]+)(?:[-.][A-Za-z0-9]+)*")
+_CITATION_RE = re.compile(r"\[?arXiv:[^\]\s]*\]?")
+
+
+def asks_a_name(question: str) -> bool:
+    """"Which specific LLM does X use?", "DanceChat 用哪个大语言模型？": the answer is a model's or a dataset's name.
+    A sentence that restates what the paper does without naming one does not answer; summaries that name none
+    leave it unanswered (more often than any other kind of question asked about a real paper)."""
+    question = _CONTEXT_RE.sub("", question)
+    return bool(_ASKS_COMPONENT_RE.search(question) or _ASKS_NAMED_RE.search(question))
+
+
+def names_given(sentences: list[str], question: str) -> list[str]:
+    """The names that could answer a name question: new to it, and, when it asks for a component (an LLM, a TTS
+    engine), in a sentence that speaks of one (a summary naming only its dataset, AIST++, does not say which LLM)."""
+    model = _ASKS_COMPONENT_RE.search(_CONTEXT_RE.sub("", question)) is not None
+    return [name for sentence in sentences if not model or _MODEL_WORD_RE.search(sentence)
+            for name in new_names(sentence, question)]
+
+
+def new_names(text: str, question: str) -> list[str]:
+    """The names in ``text`` that the question does not already hold (a name it asks about is no answer)."""
+    asked = question.lower()
+    names = []
+    for name in _NAME_RE.findall(_CITATION_RE.sub(" ", text)):
+        key = name.lower()
+        if key.rstrip("s") in _NOT_NAMES or key in _NOT_NAMES or key in asked \
+                or all(part in asked for part in re.split(r"[-.]", key) if part):
+            continue
+        names.append(name)
+    return list(dict.fromkeys(names))
+
+
 _PARTS_RE = re.compile(r"[?？](?=\s*\S)|[,，;；]\s*(?:and\s+)?(?:which|what|who|how|where|when|why|是否|哪|什么|如何|怎么)",
                        re.IGNORECASE)
+
+
+_EACH_RE = re.compile(r"各自|分别|每篇|每一篇|两篇|这几篇|两者|二者|\b(?:both|each|respectively)\b", re.IGNORECASE)
+
+
+def asks_each(question: str) -> bool:
+    """"它们各自用了什么方法？", "What did each of them find?": one answer for every paper meant, not the best one."""
+    return _EACH_RE.search(question) is not None
 
 
 def is_multi_part(question: str) -> bool:
@@ -156,3 +253,44 @@ def seeks_a_paper(question: str) -> bool:
     one paper on a topic exists. "Which papers use X?" (a survey of the collection) is not one: a broad topic
     matches every summary loosely, so a loose match says nothing there."""
     return _SEEKS_PAPER_RE.search(_CONTEXT_RE.sub("", question)) is not None
+
+
+_FOLLOW_UP_RE = re.compile(
+    r"\b(it|its|they|their|them|this|that|these|those|both|the paper|the method|the model|the authors|"
+    r"the (?:two|three|former|latter|first|second|other|same|system|approach|work|study|framework|dataset|benchmark))\b"
+    r"|它|它们|其|这篇|该|这个|那篇|他们|上述|前面|刚才|这两|两者|二者|两篇|前者|后者|这些|那个|这项", re.IGNORECASE)
+_CONTINUES_RE = re.compile(r"^\s*(?:and|or|but|what about|how about)\b|^\s*(?:那么?|还有|另外)|呢\s*[？?]?\s*$", re.IGNORECASE)
+_OTHER_RE = re.compile(r"\bother\b|\belse\b|其他|其它|别的", re.IGNORECASE)
+_SURVEY_RE = re.compile(r"\b(?:which|what|any) (?:papers|works|studies)\b|哪些[^？?]{0,20}(?:论文|工作|研究)", re.IGNORECASE)
+
+
+def is_follow_up(question: str, history: list[dict] | None = None) -> bool:
+    """A message that refers back ("it", "这篇", "What about …?", "…呢？") or is too short to stand alone, and
+    names no paper ID.
+
+    A short message starts a new topic when it asks whether a paper on a topic exists or which papers do
+    ("有没有论文研究语音情感推理？用了哪些数据集？", "有哪些和音乐相关的论文？": Chinese is dense), or names
+    something the chat has not ("OpusLM 的参数量是多少？" after a question on another paper): rewritten with the
+    history, each was asked about the previous answer's papers."""
+    if find_arxiv_ids(question):
+        return False
+    if _FOLLOW_UP_RE.search(question) or _CONTINUES_RE.search(question):
+        return True
+    if len(question) >= 25:
+        return False
+    if _OTHER_RE.search(question):  # "集合里还有别的论文也用了DPO吗？": other than the ones just named
+        return True
+    if seeks_a_paper(question) or _SURVEY_RE.search(question):
+        return False
+    return not names_new_to(question, history)
+
+
+def names_new_to(question: str, history: list[dict] | None) -> list[str]:
+    """The names ``question`` holds that no message of the chat so far does ("What about ChildGuard?")."""
+    return new_names(question, " ".join(str(m.get("content", "")) for m in history or []))
+
+
+def switches_to(question: str, history: list[dict] | None) -> list[str]:
+    """The new names a follow-up moves the chat to: "What about OpusLM?" asks the last question of OpusLM;
+    "那它和 BigCodec 相比…" still asks about "它", the paper just answered."""
+    return [] if _FOLLOW_UP_RE.search(question) else names_new_to(question, history)

@@ -38,13 +38,13 @@ def flag_low_evidence(answer: Answer, retriever: HybridRetriever, settings, lang
         return
     answer.evidence_score = evidence_score(retriever, answer.standalone_question,
                                            [s.arxiv_id for s in answer.sources])
-    written = [s for s in answer.sentences if s.text != answer.key_sentence]  # what the model wrote, repaired
+    written = [s for s in answer.sentences if s.text not in answer.key_sentences]  # what the model wrote, repaired
     total = len(written) + len(answer.dropped)
     supported = sum(s.supported for s in written)
     if answer.evidence_score is not None and \
             answer.evidence_score < low_evidence_threshold(settings, answer.standalone_question):
         notice = prompts.LOW_EVIDENCE_SCORE[language]
-    elif supported < total:
+    elif supported < total and not answer.quoted:  # a quoted answer is the evidence's words, none the model's
         notice = prompts.LOW_EVIDENCE_PARTIAL[language].format(supported=supported, total=total)
     else:
         return

@@ -89,8 +89,9 @@ def annotate(text: str, verdicts: list[SentenceVerdict]) -> str:
     return text
 
 
-def quoted_answer(sources: list[Source], language: str, question: str = "") -> str:
-    """The top paper's two sentences that best answer the question, quoted with its title and ID.
+def quoted_answer(sources: list[Source], language: str, question: str = "", each: int = 1) -> str:
+    """The top paper's two sentences that best answer the question, quoted with its title and ID; with ``each``
+    above 1 ("它们各自用了什么方法？" about the papers just listed), the best sentence of the next papers too.
 
     When the question asks for a quantity and neither sentence has a number, the best one that has replaces the
     second: "What speedup does X report?" wants "延迟降低约2倍", which ranks third behind two that name X."""
@@ -102,6 +103,8 @@ def quoted_answer(sources: list[Source], language: str, question: str = "") -> s
     lines = [prompts.QUOTED_INTRO[language]]
     lines += [f"- {top.title}: “{sentence}” [arXiv:{top.arxiv_id}]" if not n else f"- “{sentence}” [arXiv:{top.arxiv_id}]"
               for n, sentence in enumerate(chosen)]
+    lines += [f"- {other.title}: “{other.sentences[0]}” [arXiv:{other.arxiv_id}]"
+              for other in sources[1:each] if other.sentences]
     return "\n".join(lines)
 
 
@@ -158,6 +161,43 @@ def key_quote(question: str, text: str, sources: list[Source], language: str,
         return text, None
     quote = f"“{sentence}” {prompts.QUOTE_MARK[language]} [arXiv:{top.arxiv_id}]"
     return f"{text}\n{quote}", quote
+
+
+def one_title_a_line(text: str, sources: list[Source]) -> str:
+    """A line the model wrote as a run of titles ("[arXiv:A] <title A> [arXiv:B] <title B> …") as one title a
+    line, so each is checked, quoted (:func:`title_quotes`) and, when off the question, dropped on its own."""
+    titles = {s.arxiv_id: r"\s+".join(re.escape(w) for w in s.title.split()) for s in sources if s.title.split()}
+    pair = "|".join(rf"\[arXiv:{re.escape(i)}\]\s*{t}" for i, t in titles.items())
+    if not pair:
+        return text
+    run = re.compile(rf"^[ \t]*(?:{pair})(?:[ \t,;，；、]*(?:{pair}))+[ \t.。]*$", re.IGNORECASE | re.MULTILINE)
+    return run.sub(lambda m: "\n".join(f"- {x.group(0)}" for x in re.finditer(pair, m.group(0), re.IGNORECASE)),
+                   text)
+
+
+def title_quotes(text: str, verdicts: list[SentenceVerdict], sources: list[Source],
+                 language: str) -> tuple[str, list[SentenceVerdict]]:
+    """Under each bare title the model listed, that paper's sentence that best answers the question, quoted.
+
+    Asked "Which papers use X?", the bundled model lists titles ("1. [arXiv:…] <title>"): that says which papers,
+    not what in each one answers (the LoRA, the dataset's name, the model compared). Each title line gets its
+    paper's first question-ranked evidence sentence under it, verbatim and cited, unless the answer holds it.
+    Returns the text and a verdict for each sentence added.
+    """
+    by_id = {s.arxiv_id: s for s in sources}
+    added = []
+    for verdict in verdicts:
+        source = next((by_id[c] for c in verdict.citations if c in by_id), None) if verdict.method == "title" else None
+        sentence = next((x for x in source.sentences if not _ID_RE.search(x)), None) if source else None
+        at = text.find(verdict.text)
+        if not sentence or at < 0 or _key(sentence) in _key(text):
+            continue
+        quote = f"“{sentence}” {prompts.QUOTE_MARK[language]} [arXiv:{source.arxiv_id}]"
+        end = at + len(verdict.text)
+        text = f"{text[:end]}\n{quote}\n{text[end:].lstrip()}".rstrip()
+        added.append(SentenceVerdict(quote, [source.arxiv_id], True, "quoted",
+                                     [{"arxiv_id": source.arxiv_id, "index": source.sentences.index(sentence)}]))
+    return text, added
 
 
 def remove_sentence(text: str, sentence: str) -> str:

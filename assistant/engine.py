@@ -25,9 +25,10 @@ from assistant.citations import Citation, normalize_citations, sentence_citation
     strip_citations
 from assistant.answerability import ASKS_NUMBER_RE, answerability, specific_terms
 from assistant.evidence import select_evidence
-from assistant.asked import a_title_answers, asked_quantity, is_multi_part, seeks_a_paper
-from assistant.draft import annotate, drop_repeats, key_quote, extractive_answer, is_filler, is_refusal, quoted_answer, \
-    remove_sentence, strip_echo, without_titles
+from assistant.asked import a_title_answers, asked_quantity, asks_a_name, asks_each, is_follow_up, is_multi_part, \
+    names_given, new_names, seeks_a_paper, switches_to
+from assistant.draft import annotate, drop_repeats, extractive_answer, is_filler, is_refusal, key_quote, \
+    one_title_a_line, quoted_answer, remove_sentence, strip_echo, title_quotes, without_titles
 from assistant.retrieval import HybridRetriever
 from assistant.scope import Scope, Versions, resolve_scope
 from assistant.settings import Settings
@@ -41,10 +42,6 @@ from index.redact import redact
 from index.store import PaperStore, open_store
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_FOLLOW_UP_RE = re.compile(
-    r"\b(it|its|they|their|them|this|that|these|those|both|the paper|the method|the model|the authors|"
-    r"the (?:two|three|former|latter|first|second|other|same|system|approach|work|study|framework|dataset|benchmark))\b"
-    r"|它|它们|其|这篇|该|这个|那篇|他们|上述|前面|刚才|这两|两者|二者|两篇|前者|后者|这些|那个|这项", re.IGNORECASE)
 
 
 class Assistant:
@@ -147,6 +144,12 @@ class Assistant:
                 yield finish(self._abstention(sources, language, prompts.NOT_STATED), "no_answer", sources)
                 return
             notices.append(prompts.NOT_STATED[language])
+        if deltas is None and sources and asks_a_name(standalone) and not is_multi_part(standalone) \
+                and not names_given(sources[0].sentences, standalone):
+            # "Which specific LLM does X use?" and X's summary names none: the model restates the question
+            # ("X uses an LLM to …"), which the check rightly finds supported, and it answers nothing.
+            yield finish(self._abstention(sources, language, prompts.NAME_NOT_STATED), "no_answer", sources)
+            return
         # "有没有关于手语翻译的论文？" whose closest summaries match it only loosely: the answer is that there is
         # none. Shown the loose matches, the model quotes them as if they answered; asked "Which papers use X?"
         # (a broad survey matches loosely too) it is not refused (docs/performance.md, "No such paper").
@@ -178,10 +181,15 @@ class Assistant:
             text, cited, rejected, verdicts = "", [], [], []
         else:
             text, cited, rejected = normalize_citations(strip_echo(raw, sources).strip(), [s.arxiv_id for s in sources])
-            text = drop_repeats(text)
+            text = one_title_a_line(drop_repeats(text), sources)
             verdicts = self.verify(text, sources, framing)
+            off = self.off_question_titles(standalone, verdicts)
+            for verdict in off:
+                text = remove_sentence(text, verdict.text)
+            verdicts = [v for v in verdicts if v not in off]
             may_quote = bool(sources) and self.answerable(standalone, sources, retrieval)
             text, verdicts, dropped[:] = self.repair(text, verdicts, sources, may_quote)
+            dropped += off
             if dropped:
                 notices.append(prompts.DROPPED[language].format(count=len(dropped)))
         timings["verification"] = _ms(started)
@@ -196,7 +204,13 @@ class Assistant:
             if may_quote:
                 # The model refused or wrote nothing the evidence supports, yet the evidence answers:
                 # quote it, labelled as quoted, rather than refuse.
-                text = quoted_answer(sources, language, standalone)
+                # "它们各自…" about the papers just listed: each of them, not only the first.
+                named = [s for s in sources if any(i.startswith(s.base_id) for i in retrieval.requested_ids)]
+                if asks_each(question) and len(named) > 1:
+                    text = quoted_answer(named + [s for s in sources if s not in named], language, standalone,
+                                         min(len(named), 4))
+                else:
+                    text = quoted_answer(sources, language, standalone)
                 notices[:] = [n for n in notices if n != prompts.DROPPED[language].format(count=len(dropped))]
                 verdicts = self.verify(text, sources, [prompts.QUOTED_INTRO[language]])
                 cited = list(dict.fromkeys(c for v in verdicts for c in v.citations))
@@ -207,16 +221,21 @@ class Assistant:
             yield finish(self._abstention(sources, language, opening), reason, sources,
                          rejected_citations=rejected, sentences=verdicts)
             return
-        added = None
+        added: list[SentenceVerdict] = []
         if deltas is None and self.llm is not None:
-            text, added = key_quote(standalone, text, sources, language, verdicts)
-            if added:
-                verdicts.append(SentenceVerdict(added, [sources[0].arxiv_id], True, "quoted",
-                                                evidence_of(added, sources[:1], "quoted")))
-        cited = list(dict.fromkeys(cited + [c for v in verdicts for c in v.citations]))
+            text, added = title_quotes(text, verdicts, sources, language)
+            text, key = key_quote(standalone, text, sources, language, verdicts)
+            if key:
+                added.append(SentenceVerdict(key, [sources[0].arxiv_id], True, "quoted",
+                                             evidence_of(key, sources[:1], "quoted")))
+            verdicts += added
+        # Only what the text still cites: a citation of a sentence removed (unsupported, or a title off the
+        # question) is not listed, and would have counted as supported (no verdict left against it).
+        cited = [c for c in dict.fromkeys(cited + [c for v in verdicts for c in v.citations]) if f"arXiv:{c}]" in text]
         supported = {c: all(v.supported for v in verdicts if c in v.citations) for c in cited}
         yield finish(annotate(text, verdicts), None, sources, rejected_citations=rejected, sentences=verdicts,
-                     citations=[Citation.of(c, supported=supported[c]) for c in cited], key_sentence=added)
+                     citations=[Citation.of(c, supported=supported[c]) for c in cited],
+                     key_sentences=[v.text for v in added])
 
     def repair(self, text: str, verdicts: list[SentenceVerdict], sources: list[Source],
                may_quote: bool = True) -> tuple[str, list[SentenceVerdict], list[SentenceVerdict]]:
@@ -318,6 +337,25 @@ class Assistant:
             verdicts.append(SentenceVerdict(sentence, cited, bool(supported), method, found))
         return verdicts
 
+    def off_question_titles(self, question: str, verdicts: list[SentenceVerdict]) -> list[SentenceVerdict]:
+        """Bare titles of papers whose summaries hold none of the question's specific terms.
+
+        Asked "Which papers evaluate on LibriSpeech?", the bundled model lists the titles it was shown, and a
+        title is its own evidence; a paper that never names LibriSpeech does not answer, however it is listed.
+        """
+        terms = specific_terms(question)
+        if not terms:
+            return []
+        texts: dict[str, str] = {}
+        for verdict in verdicts:
+            for arxiv_id in verdict.citations if verdict.method == "title" else []:
+                if arxiv_id not in texts:
+                    chunks = self.retriever.chunks_of(arxiv_id)
+                    texts[arxiv_id] = " ".join([chunks[0].metadata.get("title", "") if chunks else ""]
+                                               + [c.text for c in chunks]).casefold()
+        return [v for v in verdicts if v.method == "title" and v.citations
+                and not any(t in texts[c] for c in v.citations for t in terms)]
+
     @staticmethod
     def _answers(verdict: SentenceVerdict, question: str) -> bool:
         """Does a supported sentence answer? A bare title ("[arXiv:…] <title>") does only when the question asks
@@ -346,10 +384,12 @@ class Assistant:
 
         Only messages that look like follow-ups (they refer back, or are short) are rewritten.
         """
-        if not history or not is_follow_up(question):
+        if not history or not is_follow_up(question, history):
             return question
         fallback = condense(question, history, self.settings.max_question_chars)
-        if self.llm is None:
+        if self.llm is None or switches_to(question, history):
+            # "What about OpusLM?": the rule puts the new name in the last question; the 1.5B model's rewrite
+            # kept the paper just answered ("The method mentioned in the last message is CASPER").
             return fallback
         transcript = "\n".join(f"{m['role']}: {prompts.sanitize(m['content'])[:600]}" for m in history[-4:])
         messages = [ChatMessage(role="system", content=prompts.CONDENSE_SYSTEM),
@@ -424,28 +464,26 @@ def _closest(papers: list[tuple[str, str]], language: str) -> str:
     return prompts.CLOSEST[language].format(papers="; ".join(names)) if names else ""
 
 
-def is_follow_up(question: str) -> bool:
-    """A message that refers back ("it", "这篇", ...) or is too short to stand alone, and names no paper ID.
-
-    A short message that asks whether a paper on a topic exists ("有没有论文研究语音情感推理？用了哪些数据集？",
-    22 characters: Chinese is dense) starts a new topic: rewritten with the history, it was asked about the
-    previous answer's paper."""
-    short = len(question) < 25 and not seeks_a_paper(question)
-    return bool(_FOLLOW_UP_RE.search(question) or short) and not find_arxiv_ids(question)
-
-
 def condense(question: str, history: list[dict],
              max_chars: int = Settings.model_fields["max_question_chars"].default) -> str:
     """The rule-based rewrite: a follow-up gets the previous question and the papers cited in the last answer.
 
     Deterministic and free: the fallback when no model is there to rewrite. The result has at most
     ``max_chars`` characters: the IDs are kept, the previous question is cut to what room is left.
+    A follow-up naming something new ("What about OpusLM?") asks the previous question of it: the one name of
+    that question is replaced by the new one (else its names are left out), and the last answer's IDs are not
+    added, or retrieval would go straight back to the paper just answered.
     """
-    if not history or not is_follow_up(question):
+    if not history or not is_follow_up(question, history):
         return question
     last_user = next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
     last_answer = next((m["content"] for m in reversed(history) if m.get("role") == "assistant"), "")
     ids = " ".join(list(dict.fromkeys(find_arxiv_ids(last_answer)))[:4])
+    if new := switches_to(question, history):
+        old = new_names(last_user, question)
+        for name in old:
+            last_user = last_user.replace(name, new[0] if len(new) == len(old) == 1 else "")
+        ids = ""
     room = max_chars - len(question) - len(ids) - 5  # " (", "; ", ")"
     context = "; ".join(part for part in (last_user[:max(room, 0)].strip(), ids) if part)
     if not context:

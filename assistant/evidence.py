@@ -14,7 +14,8 @@ the sentences that answer *this* question, not whole summaries:
 
 Versions: the newest version of a paper is the evidence by default. When the
 question asks about versions, or names one, each version whose text differs
-gets its own labelled evidence, so the answer can say what changed.
+gets its own labelled evidence, so the answer can say what changed; the version it names
+("LeVo 的 v2", "the first version", "最新版") comes first, so the answer and its quote are from that one.
 """
 
 from __future__ import annotations
@@ -22,13 +23,19 @@ from __future__ import annotations
 import re
 
 from assistant.answer import Source
+from assistant.asked import asked_quantity
 from assistant.retrieval import HybridRetriever, PaperResult, Retrieval, tokenize
 from index.chunking import split_sentences
 from index.ids import parse_arxiv_id
 from index.store import StoredChunk
 
-_VERSION_QUESTION_RE = re.compile(r"\bversions?\b|\bv\d\b|版本|哪一版|改动|变化|更新|revis", re.IGNORECASE)
+_VERSION_QUESTION_RE = re.compile(
+    r"\bversions?\b|\bv\d\b|版本|哪一版|第\s*[一二三四五\d]\s*个?版|最新的?版|改动|变化|更新|revis", re.IGNORECASE)
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*\+?%?")
+_ORDINAL_RE = re.compile(
+    r"\bv(\d)\b|\bversion\s*(\d)\b|\b(first|second|third|fourth|fifth)\s+version\b|第\s*([一二三四五\d])\s*个?版|"
+    r"\b(newest|latest|most recent|last|current)\s+version\b|(最新|最后一|最终)(?:的)?版", re.IGNORECASE)
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
 # Share of the budget for the 1st, 2nd, ... paper of a version question.
 _SHARES = (0.4, 0.25, 0.2, 0.15, 0.1, 0.1)
 # Questions that ask for a quantity or for a name: sentences holding that kind of fact come first.
@@ -65,11 +72,22 @@ def is_version_question(question: str) -> bool:
     return bool(_VERSION_QUESTION_RE.search(question))
 
 
+def named_version(question: str) -> int | None:
+    """The one version a question names without its ID ("LeVo 的 v2", "the first version", "最新版"): its
+    number, -1 for the newest; None when it names none or several (a comparison)."""
+    named = set()
+    for match in _ORDINAL_RE.finditer(question):
+        digit, word = match[1] or match[2], (match[3] or match[4] or "").lower()
+        named.add(-1 if match[5] or match[6] else int(digit) if digit else _ORDINALS.get(word) or int(word))
+    return named.pop() if len(named) == 1 else None
+
+
 def select_evidence(retrieval: Retrieval, retriever: HybridRetriever, question: str, budget: int) -> list[Source]:
     """Evidence per paper (and per differing version when versions matter), best first."""
     asked_versions = {parse_arxiv_id(i)[0] for i in retrieval.requested_ids
                       if "v" in i.lower() and i not in retrieval.missing_ids}
     about_versions = is_version_question(question)
+    ordinal = named_version(question)
     older = asked_versions - {p.newest for p in retrieval.papers}
     if not older and not (about_versions and any(len(p.versions) > 1 for p in retrieval.papers)):
         # Naming the newest version (as follow-ups do) asks about the paper, not about its versions.
@@ -81,7 +99,9 @@ def select_evidence(retrieval: Retrieval, retriever: HybridRetriever, question: 
         if named:
             versions = named
         elif about_versions and len(paper.versions) > 1:
-            versions = paper.versions
+            # The version the question names first ("LeVo 的 v2 …"): the answer and its key sentence come from
+            # the first evidence shown; the others stay, as what it may be compared with.
+            versions = sorted(paper.versions, key=lambda v: v != _nth(paper.versions, ordinal))
         else:
             versions = [paper.newest]
         per_version = max(share // len(versions), 60)
@@ -102,6 +122,15 @@ def select_evidence(retrieval: Retrieval, retriever: HybridRetriever, question: 
                                   url=chunks[0].metadata["url"] if chunks else "", score=paper.score,
                                   sentences=sentences, versions=paper.versions))
     return sources
+
+
+def _nth(versions: list[str], ordinal: int | None) -> str | None:
+    """The ``ordinal``-th of a paper's versions (oldest first; -1 the newest), None when it has no such one."""
+    if ordinal is None:
+        return None
+    if ordinal == -1:
+        return versions[-1]
+    return next((v for v in versions if parse_arxiv_id(v)[2] == ordinal), None)
 
 
 def focused_evidence(papers: list[PaperResult], retriever: HybridRetriever, question: str,
@@ -141,10 +170,13 @@ def score_sentences(question: str, chunks: list[StoredChunk], similarities: dict
 
     score = 0.45 × question-term coverage (IDF-weighted) + 0.45 × its chunk's dense similarity (min-max within
     the paper) + 0.25 when it holds the kind of fact asked (a number for "how many", a name for "which dataset").
+    When the question's quantity is of a kind :func:`asked_quantity` knows, a number of that kind gets the 0.25
+    and any other number 0.1: asked "参数量是多少", "7B参数" comes before "213K小时语音-文本对".
     """
     terms = retriever.term_weights(tokenize(question))
     total = sum(terms.values()) or 1.0
     wants_number, wants_name = bool(QUANTITY_RE.search(question)), bool(NAME_RE.search(question))
+    asked = asked_quantity(question)
     body = [c for c in chunks if c.metadata["section"] != "paper"]
     sims = [similarities.get(c.id, 0.0) for c in body]
     low, high = min(sims, default=0.0), max(sims, default=0.0)
@@ -154,8 +186,11 @@ def score_sentences(question: str, chunks: list[StoredChunk], similarities: dict
         for sentence in split_sentences(chunk.text):
             words = set(tokenize(sentence))
             lexical = sum(w for t, w in terms.items() if t in words) / total
-            kind = 0.25 if ((wants_number and HAS_NUMBER_RE.search(sentence))
-                            or (wants_name and HAS_NAME_RE.search(sentence))) else 0.0
+            kind = 0.0
+            if (wants_name and HAS_NAME_RE.search(sentence)) or (asked is not None and asked.stated_in([sentence])):
+                kind = 0.25
+            elif wants_number and HAS_NUMBER_RE.search(sentence):
+                kind = 0.1 if asked is not None else 0.25
             scored.append((0.45 * lexical + 0.45 * dense + kind, sentence))
     scored.sort(key=lambda pair: -pair[0])
     return scored

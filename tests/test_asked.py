@@ -11,7 +11,7 @@ import pytest
 
 from assistant import prompts
 from assistant.answer import Source
-from assistant.asked import a_title_answers, asked_quantity, is_multi_part, seeks_a_paper
+from assistant.asked import a_title_answers, asked_quantity, asks_a_name, is_multi_part, names_given, new_names, seeks_a_paper
 from assistant.draft import quoted_answer
 from conftest import scripted
 
@@ -32,6 +32,9 @@ CHILD_QUOTE = "通过提示机制改进Whisper模型，将荷兰儿童朗读的�
     ("What attack success rate does FooAttack reach?", "攻击成功率达到93%", "在3个模型上测试"),
     ("What was the accuracy cost of the compression?", "仅带来6.5%的CER上升", "计算量降低50%"),
     ("FooNet 在挑战赛里排第几名？", "取得第三名", "得分提升了5%"),
+    ("FooNet 的码本大小是多少？", "采用8个码本，每个码本大小为1024", "码率为1kbps，相似度0.83"),
+    ("How much speech was FooNet trained on?", "采用213K小时语音-文本对进行训练", "模型有1.5B参数，码率为1kbps"),
+    ("它用了多少训练数据？", "构建了6,446个文本-音频对", "在3个任务上优于基线"),
 ])
 def test_a_quantity_is_stated_only_with_what_was_asked_about(question, stated, unstated):
     asked = asked_quantity(question)
@@ -47,6 +50,32 @@ def test_a_quantity_is_stated_only_with_what_was_asked_about(question, stated, u
 ])
 def test_questions_that_ask_for_no_quantity_are_left_alone(question):
     assert asked_quantity(question) is None
+
+
+@pytest.mark.parametrize("question, answer, restatement", [
+    ("Which specific LLM does FooNet use to write its captions?", "FooNet prompts Qwen2.5-7B to write them.",
+     "FooNet uses an LLM to write English captions [arXiv:2601.00001v1]."),
+    ("FooNet 具体用哪个大语言模型来生成指令？", "FooNet采用Gemma生成指令。", "FooNet利用大语言模型（LLM）生成指令，降低了WER。"),
+    ("Which TTS engine is FooNet paired with?", "It is paired with CosyVoice.", "FooNet is paired with a TTS engine."),
+])
+def test_a_name_question_is_answered_only_by_a_name_it_does_not_hold(question, answer, restatement):
+    assert asks_a_name(question)
+    assert new_names(answer, question) and not new_names(restatement, question)
+
+
+def test_a_model_is_named_in_a_sentence_about_a_model():
+    question = "FooNet 用哪个大语言模型生成指令？"
+    assert not names_given(["在FooSet-7数据集上的实验表明FooNet优于基线。", "利用大语言模型（LLM）生成指令。"], question)
+    assert names_given(["基于BarLM-2B模型生成指令。"], question) == ["BarLM-2B"]
+    assert names_given(["在FooSet-7上评估。"], "FooNet 在哪个数据集上评估？") == ["FooSet-7"]
+    # An architecture's part is no model's name (seen: "LLM通过注意力模块…而非依赖FFN" let a made-up answer through).
+    assert not names_given(["将交互定义为LLM通过注意力模块探查编码器表示，而非依赖FFN或CTC。"], question)
+
+
+def test_questions_that_ask_for_no_name():
+    assert not asks_a_name("AC/DC 为什么不让模型直接输出描述？")
+    assert not asks_a_name("Which paper proposes a streaming TTS?")
+    assert not new_names("是 Qwen 还是 LLaMA？用的是Qwen。", "FooNet 用的是哪个大模型，是 Qwen 还是 LLaMA？")
 
 
 def test_parts_and_paper_questions():
@@ -73,6 +102,24 @@ def test_the_other_part_of_a_question_is_still_answered_with_a_notice(bundled_in
         "用提示改进荷兰儿童朗读语音识别的那篇论文，数据里有多少位说话人？词错误率有什么变化？")
     assert not answer.abstained and "5.1%" in answer.text
     assert "找到的论文没有给出这个问题所问的具体数值。" in answer.notices
+
+
+def test_a_model_the_summary_does_not_name_is_refused_not_restated(bundled_index, e5):
+    # ACORN's summary says it works with "LLMs" and names none: the model's restatement is true and answers nothing.
+    answer = scripted(bundled_index, e5, "ACORN connects its audio encoder to LLMs [arXiv:2506.08524v2].").ask(
+        "Which specific LLM does ACORN plug its audio encoder into?")
+    assert answer.abstained and answer.abstention_reason == "no_answer"
+    assert answer.text.startswith(prompts.NAME_NOT_STATED["en"]) and "connects its audio encoder" not in answer.text
+
+
+def test_a_model_the_summary_names_is_answered(bundled_index, e5):
+    question = "Which speech recognition model did the Dutch child reading-aloud paper improve with prompts?"
+    answer = scripted(bundled_index, e5, f"它通过提示机制改进了Whisper模型 [arXiv:{CHILD_PAPER}]。").ask(question)
+    assert not answer.quoted and not answer.abstained and "它通过提示机制改进了Whisper模型" in answer.text
+    # A restatement without the name still stands; the summary's sentence naming it is quoted under it.
+    restated = f"The paper improves a speech recognition model with prompts [arXiv:{CHILD_PAPER}]."
+    answer = scripted(bundled_index, e5, restated).ask(question)
+    assert not answer.abstained and "Whisper" in answer.text
 
 
 def test_a_bare_title_does_not_answer_a_question_about_a_fact(bundled_index, e5):
@@ -175,6 +222,18 @@ def test_the_key_sentence_is_quoted_under_an_answer_that_leaves_out_what_was_ask
     assert key_quote("What is X?", "X is a model.", [injected], "en") == ("X is a model.", None)
 
 
+def test_each_title_the_model_lists_gets_its_papers_answering_sentence(bundled_index, e5):
+    # Asked "Which papers …?", the bundled model lists titles: which papers, but not what in each one answers.
+    titles = ("1. [arXiv:2506.08400v2] mSTEB: Massively Multilingual Evaluation of LLMs on Speech and Text Tasks\n"
+              "2. [arXiv:2506.15220v1] video-SALMONN 2: Captioning-Enhanced Audio-Visual Large Language Models")
+    answer = scripted(bundled_index, e5, titles).ask("Which papers in the collection evaluate GPT-4o?")
+    lines = answer.text.splitlines()
+    assert lines[0].startswith("1. [arXiv:2506.08400v2]") and lines[2].startswith("2. [arXiv:2506.15220v1]")
+    for line, cited in ((lines[1], "2506.08400v2"), (lines[3], "2506.15220v1")):
+        assert line.startswith("“") and "GPT-4o" in line and line.endswith(f"(quoted) [arXiv:{cited}]")
+    assert set(answer.key_sentences) == {lines[1], lines[3]} and not answer.abstained
+
+
 def test_a_sentence_the_model_repeats_is_shown_once():
     from assistant.draft import drop_repeats
 
@@ -190,3 +249,28 @@ def test_removing_a_cut_off_citation_leaves_the_whole_one_before_it():
     text = "是的，有。[arXiv:2506.14767v1] 它提出了一种方法。[arXiv:2506.21448v2]\n[arXiv:2506.147"
     assert remove_sentence(text, "[arXiv:2506.147") == "是的，有。[arXiv:2506.14767v1] 它提出了一种方法。[arXiv:2506.21448v2]"
     assert remove_sentence("A. B. A.", "A.") == "B. A."
+
+
+def test_titles_listed_in_one_run_are_checked_one_by_one_and_off_question_ones_dropped(bundled_index, e5):
+    # Seen with the bundled model: four titles on one line, two of papers that never name LibriSpeech.
+    run = ("[arXiv:2506.12570v1] StreamMel: Real-Time Zero-shot Text-to-Speech via Interleaved Continuous "
+           "Autoregressive Modeling [arXiv:2506.22846v1] Boosting CTC-Based ASR Using LLM-Based Intermediate Loss "
+           "Regularization [arXiv:2505.20491v1] In-context learning capabilities of Large Language Models to detect "
+           "suicide risk among adolescents from speech transcripts [arXiv:2505.21138v2] Leveraging LLM and "
+           "Self-Supervised Training Models for Speech Recognition in Chinese Dialects: A Comparative Analysis")
+    answer = scripted(bundled_index, e5, run).ask("Which papers evaluate on LibriSpeech?")
+    titles = [line for line in answer.text.splitlines() if line.startswith("- [arXiv:")]
+    assert [t.split("]")[0] for t in titles] == ["- [arXiv:2506.12570v1", "- [arXiv:2506.22846v1"]
+    assert all("LibriSpeech" in quote for quote in answer.key_sentences) and len(answer.key_sentences) == 2
+    assert {"2505.20491v1", "2505.21138v2"} & {c.arxiv_id for c in answer.citations} == set()
+    assert len(answer.dropped) == 2 and not answer.abstained
+
+
+def test_each_paper_a_follow_up_asks_about_is_quoted_when_the_draft_fails(bundled_index, e5):
+    # Seen with the bundled model: "它们各自用了什么方法？" after a list of two papers; its draft failed the check,
+    # and the quoted answer gave the first paper's sentences only.
+    history = [{"role": "user", "content": "Which papers use DPO?"},
+               {"role": "assistant", "content": "[arXiv:2506.07520v2] LeVo\n[arXiv:2506.15220v1] video-SALMONN 2"}]
+    answer = scripted(bundled_index, e5, "They both use reinforcement learning from human feedback.").ask(
+        "它们各自用了什么方法？", history=history)
+    assert answer.quoted and {c.arxiv_id for c in answer.citations} == {"2506.07520v2", "2506.15220v1"}

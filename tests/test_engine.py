@@ -140,6 +140,18 @@ def test_versions_that_agree_are_said_to_agree(extractive):
     assert all("42.7%" in line and "37.5%" in line for line in agreeing)
 
 
+@pytest.mark.parametrize("question, first", [
+    ("LeVo 的 v2 用什么方法对齐人类偏好？", "2506.07520v2"),
+    ("What did the second version of the LeVo song generation paper use to align with preferences?", "2506.07520v2"),
+    ("In the first version of the CASPER paper, how many hours of speech were there?", "2506.00267v1"),
+    ("CASPER 最新版里的数据有多少小时？", "2506.00267v3"),
+])
+def test_the_version_a_question_names_is_the_first_evidence(extractive, question, first):
+    # Seen with the bundled model: asked about "LeVo 的 v2" it was shown v1 first and quoted v1.
+    sources = extractive.ask(question).sources
+    assert sources[0].arxiv_id == first and len({s.arxiv_id for s in sources if s.base_id == sources[0].base_id}) > 1
+
+
 def test_version_comparisons_are_composed_not_generated(bundled_index, e5):
     wrong = "v1 reports 100+ hours [arXiv:2506.00267v1]."
     answer = scripted(bundled_index, e5, wrong).ask("What changed between the versions of 2506.00267?")
@@ -415,10 +427,49 @@ def test_english_function_words_do_not_pull_the_one_english_summary_first(extrac
                                       "Which evaluation campaign was the system submitted to?",
                                       "两者哪个用了更多数据？", "Do both release code?"])
 def test_questions_that_point_back_are_follow_ups(question):
-    from assistant.engine import is_follow_up
+    from assistant.asked import is_follow_up
 
     assert is_follow_up(question)
     assert not is_follow_up("Which evaluation campaigns do papers of the collection submit systems to?")
     # Short, but a new topic: whether a paper on it exists (seen asked after a question about another paper).
     assert not is_follow_up("有没有论文研究语音情感推理？用了哪些数据集？")
     assert is_follow_up("用了哪些数据集？")
+
+
+_ON_XY = [{"role": "user", "content": "How much speech was XY-Tokenizer trained on?"},
+          {"role": "assistant", "content": "XY-Tokenizer balances semantic and acoustic tokens. [arXiv:2506.23325v1]"}]
+
+
+@pytest.mark.parametrize("question, follows", [
+    ("OpusLM 的参数量是多少？", False), ("LeVo 的 v2 版本有什么改动？", False),   # a name the chat has not had
+    ("Stream-Omni 的参数量是多少？", False),
+    ("有哪些和音乐相关的论文？", False), ("Which papers use LoRA?", False),        # a survey of the collection
+    ("那 OpusLM 呢？", True), ("What about WavLM?", True),                       # a new name, asked as a continuation
+    ("How big is the codebook?", True), ("普通的AUC提升了多少？", True),          # nothing new: a metric is no name
+    ("还有别的论文用XY-Tokenizer吗？", True),                                 # other than the ones just named
+])
+def test_a_short_question_naming_something_new_starts_a_new_topic(question, follows):
+    # Seen in a chat of my own: after a question on XY-Tokenizer, "OpusLM 的参数量是多少？" (15 characters, so
+    # "too short to stand alone") was rewritten with it and answered from XY-Tokenizer's summary.
+    from assistant.asked import is_follow_up
+
+    assert is_follow_up(question, _ON_XY) is follows
+
+
+def test_what_about_a_new_name_is_asked_of_it_not_of_the_paper_just_answered(extractive):
+    # Seen with the bundled model: "What about ChildGuard?" after a question on CASPER answered CASPER again,
+    # because the rewrite kept the last answer's IDs and retrieval went straight to them.
+    history = [{"role": "user", "content": "How many hours of data does CASPER contain?"},
+               {"role": "assistant", "content": "CASPER offers 100+ hours of speech. [arXiv:2506.00267v3]"}]
+    answer = extractive.ask("What about OpusLM?", history=history)
+    assert answer.standalone_question == "What about OpusLM? (How many hours of data does OpusLM contain?)"
+    assert answer.citations[0].arxiv_id == "2506.17611v1" and "213K小时" in answer.text
+    # Referring back, it still asks about the paper just answered.
+    follow = extractive.ask("How does it compare with OpusLM?", history=history)
+    assert "2506.00267v3" in follow.standalone_question
+
+
+def test_a_new_paper_named_mid_chat_is_the_one_answered(extractive):
+    answer = extractive.ask("OpusLM 的参数量是多少？", history=_ON_XY)
+    assert answer.standalone_question == "OpusLM 的参数量是多少？"
+    assert answer.citations[0].arxiv_id == "2506.17611v1" and "7B参数" in answer.text  # the size, not the data
