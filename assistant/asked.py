@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 
 from index.ids import find_arxiv_ids
+from index.tokens import tokenize
 
 _NUM = r"(?:\d[\d,.]*|[一二两三四五六七八九十百千万]+)\s*(?:万|千|百|亿|[KkMB](?![A-Za-z]))?\s*(?:\+|余|多)?\s*"
 _CLASSIFIERS = "个种位条项类名篇次组款套段首"
@@ -159,6 +160,10 @@ _ASKS_NAMED_RE = re.compile(
     rf"\b(?:which|what)\s+(?:specific\s+|particular\s+)?{_BETWEEN}(?:models?|datasets?|benchmarks?|toolkits?)\b|"
     r"(?:哪个|哪些|(?<!为)什么)[\u3400-\u9fffA-Za-z]{0,4}?(?:模型|数据集|基准)", re.IGNORECASE)
 """A question for a model or a dataset, which may be the paper's own ("Which audio model reaches 50.2 mAP?")."""
+_ASKS_LANGUAGE_RE = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:language pairs?|languages?(?!\s*models?)|"
+                               r"translation directions?)\b|哪(?:些|种|几种|个|一种)(?:语言|语种)(?!模型)|语言对|翻译方向",
+                               re.IGNORECASE)
+"""A question for languages by name ("Which language pairs was X evaluated on?"); "how many languages" is a count."""
 # A sentence naming a model says so: "基于LLaMA3.2-1B模型", "微调Qwen-Audio-Chat…音频大语言模型（LLM）".
 _MODEL_WORD_RE = re.compile(r"模型|LLM|models?\b|引擎|engines?\b|骨干|backbones?\b|底座|TTS|声码器|vocoders?\b|codecs?\b|"
                             r"编解码", re.IGNORECASE)
@@ -166,11 +171,21 @@ GENERIC_TERMS = frozenset("""
     llm llms ai asr tts nlp ml api id arxiv sota slm lm alm lalm mllm vlm qa rl sft
 """.split())
 """Latin terms a question or an answer may use for a field or a task, which are no one's name (语音识别 is ASR)."""
+LANGUAGES: dict[str, str] = {
+    "english": "英", "chinese": "中文|汉语|普通话|华语|中英|英中|英汉|汉英", "mandarin": "普通话|汉语|中文",
+    "cantonese": "粤语", "spanish": "西班牙|英西|西英", "french": "法语|法文|英法|法英", "german": "德语|德文|英德|德英",
+    "italian": "意大利", "portuguese": "葡萄牙", "russian": "俄语|俄文", "japanese": "日语|日文|英日|日英",
+    "korean": "韩语|朝鲜语",
+    "thai": "泰语|泰文", "vietnamese": "越南", "indonesian": "印尼|印度尼西亚", "hindi": "印地", "arabic": "阿拉伯",
+    "dutch": "荷兰", "turkish": "土耳其", "polish": "波兰", "swahili": "斯瓦希里", "hebrew": "希伯来", "persian": "波斯",
+}
+"""Language names and how a Chinese summary writes them ("English to German" is "英译德语" or "英德"): a language an
+English sentence names must be in the Chinese evidence it cites (assistant/citations.py), and is no model's name."""
 # Capitalised words that name no model or dataset: metrics and languages ("improves English WER").
-_NOT_NAMES = GENERIC_TERMS | frozenset("""
-    wer cer mos f1 map auc bleu snr pesq english chinese mandarin dutch german french japanese korean thai
+_NOT_NAMES = GENERIC_TERMS | frozenset(LANGUAGES) | frozenset("""
+    wer cer mos f1 map auc bleu snr pesq
     ffn mlp cnn rnn dnn lstm gru gan vae moe ctc hmm transformer
-    spanish arabic the this these its their our
+    the this these its their our
 """.split())
 # A name: capitals inside (LLaMA, GPT-4o), digits (Qwen2.5), all capitals (BEATs), or a capitalised word inside a
 # sentence ("uses Whisper", "采用Gemma"); a capitalised word that starts the sentence is too weak a sign.
@@ -185,12 +200,18 @@ def asks_a_name(question: str) -> bool:
     A sentence that restates what the paper does without naming one does not answer; summaries that name none
     leave it unanswered (more often than any other kind of question asked about a real paper)."""
     question = _CONTEXT_RE.sub("", question)
-    return bool(_ASKS_COMPONENT_RE.search(question) or _ASKS_NAMED_RE.search(question))
+    return bool(_ASKS_COMPONENT_RE.search(question) or _ASKS_NAMED_RE.search(question)
+                or _ASKS_LANGUAGE_RE.search(question))
 
 
 def names_given(sentences: list[str], question: str) -> list[str]:
     """The names that could answer a name question: new to it, and, when it asks for a component (an LLM, a TTS
-    engine), in a sentence that speaks of one (a summary naming only its dataset, AIST++, does not say which LLM)."""
+    engine), in a sentence that speaks of one (a summary naming only its dataset, AIST++, does not say which LLM);
+    asked which languages, the languages named (:data:`LANGUAGES`, "英德" for English and German)."""
+    if _ASKS_LANGUAGE_RE.search(_CONTEXT_RE.sub("", question)):
+        text = " ".join(sentences)
+        return [language for language, written in LANGUAGES.items()
+                if re.search(rf"\b{language}\b|{written}", text, re.IGNORECASE)]
     model = _ASKS_COMPONENT_RE.search(_CONTEXT_RE.sub("", question)) is not None
     return [name for sentence in sentences if not model or _MODEL_WORD_RE.search(sentence)
             for name in new_names(sentence, question)]
@@ -237,6 +258,65 @@ def a_title_answers(question: str) -> bool:
     """"Which paper …?", "Which song generation system …?", "有没有…的论文？": the question asks to identify work,
     so naming a paper (its title, cited) answers it; "What did X change?" is not answered by X's title."""
     return _IDENTIFY_RE.search(_CONTEXT_RE.sub("", question)) is not None
+
+
+def paper_name(title: str) -> str:
+    """The short name a title gives its work ("PHRASED: Phrase Dictionary Biasing…" → "PHRASED"), else the title."""
+    head, colon, _ = title.partition(":")
+    return head.strip() if colon and 0 < len(head.split()) <= 4 else title.strip()
+
+
+def names_paper(question: str, title: str) -> bool:
+    """Does the question name this paper ("Which model came out on top on CMI-Bench?")? Then its title is no
+    answer: the user knows which paper, and asks something of it."""
+    return bool(title.strip()) and paper_name(title).casefold() in question.casefold()
+
+
+_WHICH_WORK_RE = re.compile(
+    r"\b(?:which|what)\s+(?:[\w-]+\s+){0,3}?(?:paper|work|study|system|method|approach|framework|tokenizer|codec|agent|"
+    r"technique|pipeline)\b(?!s)|\b(?:is|was) there (?:a|an|any)\b|\bhas anyone\b|"
+    r"有没有|是否有|哪篇|哪一篇|哪个(?:系统|方法|框架|工作|研究|编解码器|智能体)", re.IGNORECASE)
+
+
+def asks_which_work(question: str) -> bool:
+    """"Which paper …?", "Which video-to-audio system …?", "Is there an audio encoder that …?", "哪篇论文…": the
+    answer is one paper, by name. Not a question for a model or a dataset a paper uses (:func:`asks_a_name`)."""
+    question = _CONTEXT_RE.sub("", question)
+    return _WHICH_WORK_RE.search(question) is not None and not asks_a_name(question)
+
+
+_YES = frozenset("yes yeah indeed 是的 是 有 对 没错 确实 存在 一个 一种 一篇".split())
+_YES_NO_RE = re.compile(r"^\s*(?:does|do|did|is|are|was|were|can|could|has|have|will)\b|是否|吗\s*[？?]?\s*$",
+                        re.IGNORECASE)
+
+
+def _stem(word: str) -> str:
+    """"detects", "detecting", "detected" → "detect": enough to see a question said back in other inflections."""
+    if not word.isascii() or len(word) <= 4:
+        return word
+    return re.sub(r"(?:ies|ing|ed|(?<!s)s)$", lambda m: "y" if m[0] == "ies" else "", word)
+
+
+def restates(claim: str, question: str) -> bool:
+    """Does ``claim`` only say the question back ("是的，有研究会议录音自动生成纪要的论文。", "The LLM receives
+    imperfect textual hints next to the audio features.")? Every content word of it is the question's.
+
+    Such a sentence answers nothing, and the support check cannot judge it: it is as close to any evidence on the
+    topic as the question is, so "there is a paper on X" passed for a collection without one. A yes/no question
+    about a named paper ("Does X release its code?") is answered by saying it back ("Yes, X releases its
+    code"), and is left to the check.
+    """
+    if _YES_NO_RE.search(question) and not asks_which_work(question) and not seeks_a_paper(question):
+        return False
+    asked = {_stem(t) for t in tokenize(question)}
+    words = [_stem(t) for t in tokenize(claim) if t not in _YES]
+    return len(words) >= 2 and all(w in asked for w in words)
+
+
+def asks_one_work(question: str) -> bool:
+    """:func:`asks_which_work` in the singular: "Which paper …?", "Is there a system …?", "哪篇论文…". Chinese does
+    not mark number: "有没有针对泰语或中文方言的论文？" may be answered by two papers."""
+    return asks_which_work(question) and not re.search(r"有没有|是否有", _CONTEXT_RE.sub("", question))
 
 
 _SEEKS_PAPER_RE = re.compile(

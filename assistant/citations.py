@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
+from assistant.asked import LANGUAGES
 from index.corpus import detect_language
 from index.ids import CITABLE_ID, VERSIONED_ID, canonical_url, parse_arxiv_id
 
@@ -326,7 +327,9 @@ def lexical_support(sentence: str, evidence: str) -> SupportVerdict:
     case-insensitively; capitalised words (Whisper) count too, except as the
     first word of an English sentence and when an English sentence is checked
     against Chinese evidence, where they are usually translations (Dutch for
-    荷兰, Word Error Rate for 词错误率). One missing item makes the sentence
+    荷兰, Word Error Rate for 词错误率); a language's name is then looked for as Chinese writes it (English
+    as 英语 or 英译, :data:`assistant.asked.LANGUAGES`: "evaluated on English to German" with no 德语 in the
+    evidence is an invented language pair). One missing item makes the sentence
     unsupported, which catches swapped numbers (12% for 21%) and swapped
     methods (PPO for DPO) but also rounded numbers (9% for 9.4%).
     """
@@ -342,6 +345,11 @@ def lexical_support(sentence: str, evidence: str) -> SupportVerdict:
         found.setdefault(raw, value in evidence_values)
     for term in _terms(claim, capitalised=not translated, skip_first=english):
         found.setdefault(term, _has_term(evidence, term))
+    if translated:  # a language is a name a translation keeps: "English to Spanish" needs 西班牙 in the evidence
+        for word in re.findall(r"[A-Z][a-z]+", claim):
+            written = LANGUAGES.get(word.lower())
+            if written and not _has_term(evidence, word) and not re.search(written, evidence):
+                found[word] = False  # a language found only rejects: alone, it says too little to accept
 
     if not found:
         return SupportVerdict(supported=None, score=None)

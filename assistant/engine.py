@@ -25,10 +25,11 @@ from assistant.citations import Citation, normalize_citations, sentence_citation
     strip_citations
 from assistant.answerability import ASKS_NUMBER_RE, answerability, specific_terms
 from assistant.evidence import select_evidence
-from assistant.asked import a_title_answers, asked_quantity, asks_a_name, asks_each, is_follow_up, is_multi_part, \
-    names_given, new_names, seeks_a_paper, switches_to
-from assistant.draft import annotate, drop_repeats, extractive_answer, is_filler, is_refusal, key_quote, \
-    one_title_a_line, quoted_answer, remove_sentence, strip_echo, title_quotes, without_titles
+from assistant.asked import a_title_answers, asked_quantity, asks_a_name, asks_each, asks_which_work, is_follow_up, is_multi_part, \
+    names_given, names_paper, new_names, seeks_a_paper, switches_to
+from assistant.draft import annotate, drop_repeats, drop_restatements, extractive_answer, is_filler, is_refusal, key_quote, \
+    name_the_work, one_title_a_line, quoted_answer, remove_sentence, strip_echo, title_quotes, titles_after_the_first, \
+    without_titles
 from assistant.retrieval import HybridRetriever
 from assistant.scope import Scope, Versions, resolve_scope
 from assistant.settings import Settings
@@ -176,24 +177,28 @@ class Assistant:
         if deltas is not None:  # a composed version answer quotes the text; nothing to repair
             text, cited, rejected = normalize_citations(raw.strip(), [s.arxiv_id for s in sources])
             verdicts = self.verify(text, sources, framing)
-        elif prompts.NO_ANSWER in raw or is_refusal(raw):
-            raw = prompts.NO_ANSWER  # "没有关于X的论文。" is the model's NO_ANSWER in its own words
+        elif prompts.NO_ANSWER in raw or is_refusal(raw) or (not (said := self._said(raw, sources, standalone))[0]
+                                                             and (seeks_a_paper(standalone) or asks_which_work(standalone))):
+            # "没有关于X的论文。" is the model's NO_ANSWER in its own words; "是的，有关于X的论文。" and nothing
+            # else (the question said back) answers "Is there a paper on X?" no more than a refusal.
+            raw = prompts.NO_ANSWER
             text, cited, rejected, verdicts = "", [], [], []
         else:
-            text, cited, rejected = normalize_citations(strip_echo(raw, sources).strip(), [s.arxiv_id for s in sources])
-            text = one_title_a_line(drop_repeats(text), sources)
+            text, cited, rejected = said
             verdicts = self.verify(text, sources, framing)
             off = self.off_question_titles(standalone, verdicts)
-            for verdict in off:
+            after_first = titles_after_the_first(standalone, [v for v in verdicts if v not in off])
+            for verdict in off + after_first:
                 text = remove_sentence(text, verdict.text)
-            verdicts = [v for v in verdicts if v not in off]
+            verdicts = [v for v in verdicts if v not in off + after_first]
             may_quote = bool(sources) and self.answerable(standalone, sources, retrieval)
             text, verdicts, dropped[:] = self.repair(text, verdicts, sources, may_quote)
             dropped += off
             if dropped:
                 notices.append(prompts.DROPPED[language].format(count=len(dropped)))
         timings["verification"] = _ms(started)
-        if not any(v.supported and self._answers(v, standalone) for v in verdicts):
+        titles = {s.arxiv_id: s.title for s in sources}
+        if not any(v.supported and _answers(v, standalone, titles) for v in verdicts):
             reason = "no_answer" if prompts.NO_ANSWER in raw else "unsupported"
             if may_quote is None:  # the model refused: overruled only on positive signs the evidence answers
                 # (a number or a term asked that the evidence holds). Also overruling "Is there a paper on X?"
@@ -223,7 +228,9 @@ class Assistant:
             return
         added: list[SentenceVerdict] = []
         if deltas is None and self.llm is not None:
+            text, named = name_the_work(standalone, text, verdicts, sources)
             text, added = title_quotes(text, verdicts, sources, language)
+            added += [named] if named else []
             text, key = key_quote(standalone, text, sources, language, verdicts)
             if key:
                 added.append(SentenceVerdict(key, [sources[0].arxiv_id], True, "quoted",
@@ -236,6 +243,14 @@ class Assistant:
         yield finish(annotate(text, verdicts), None, sources, rejected_citations=rejected, sentences=verdicts,
                      citations=[Citation.of(c, supported=supported[c]) for c in cited],
                      key_sentences=[v.text for v in added])
+
+    @staticmethod
+    def _said(raw: str, sources: list[Source], question: str) -> tuple[str, list[str], list[str]]:
+        """What of the model's draft is its answer: citations normalised, the copied evidence block, repeats and
+        sentences that say the question back taken out, titles one a line. Returns the text, the IDs cited
+        and the citations rejected (assistant/citations.py)."""
+        text, cited, rejected = normalize_citations(strip_echo(raw, sources).strip(), [s.arxiv_id for s in sources])
+        return drop_restatements(one_title_a_line(drop_repeats(text), sources), question, sources), cited, rejected
 
     def repair(self, text: str, verdicts: list[SentenceVerdict], sources: list[Source],
                may_quote: bool = True) -> tuple[str, list[SentenceVerdict], list[SentenceVerdict]]:
@@ -357,14 +372,6 @@ class Assistant:
                 and not any(t in texts[c] for c in v.citations for t in terms)]
 
     @staticmethod
-    def _answers(verdict: SentenceVerdict, question: str) -> bool:
-        """Does a supported sentence answer? A bare title ("[arXiv:…] <title>") does only when the question asks
-        to identify work ("Which system …?"): after "What did X change?" it answers nothing.
-        (Also requiring the title to be of a top-ranked paper was measured and dropped: the model's pick among
-        the titles shown was the right one more often than the ranking's.)"""
-        return verdict.method != "title" or a_title_answers(question)
-
-    @staticmethod
     def _attribute(sentence: str, claim: str, sources: list[Source], judge: CascadeJudge) -> SentenceVerdict:
         """An uncited sentence gets the citation of the first source that supports it, or stays unsupported.
 
@@ -456,6 +463,17 @@ def answer_messages(question: str, language: str, sources: list[Source]) -> list
             ChatMessage(role="user", content=prompts.ANSWER_USER.format(
                 evidence=prompts.sanitize(evidence), question=prompts.sanitize(question),
                 language=prompts.LANGUAGE_NAMES[language]))]
+
+
+def _answers(verdict: SentenceVerdict, question: str, titles: dict[str, str]) -> bool:
+    """Does a supported sentence answer? A bare title ("[arXiv:…] <title>") does only when the question asks to
+    identify work ("Which system …?"): after "What did X change?" it answers nothing; nor does the title of a
+    paper the question names ("Which model came out on top on CMI-Bench?" is not answered by "CMI-Bench: …").
+    (Also requiring the title to be of a top-ranked paper was measured and dropped: the model's pick among the
+    titles shown was the right one more often than the ranking's.)"""
+    if verdict.method != "title":
+        return True
+    return a_title_answers(question) and not any(names_paper(question, titles.get(c, "")) for c in verdict.citations)
 
 
 def _closest(papers: list[tuple[str, str]], language: str) -> str:

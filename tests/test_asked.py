@@ -274,3 +274,115 @@ def test_each_paper_a_follow_up_asks_about_is_quoted_when_the_draft_fails(bundle
     answer = scripted(bundled_index, e5, "They both use reinforcement learning from human feedback.").ask(
         "它们各自用了什么方法？", history=history)
     assert answer.quoted and {c.arxiv_id for c in answer.citations} == {"2506.07520v2", "2506.15220v1"}
+
+
+@pytest.mark.parametrize("claim, question, says_it_back", [
+    ("是的，有研究用脑电信号合成歌声的论文。", "有没有研究用脑电信号合成歌声的论文？", True),
+    ("The encoder receives noisy phoneme hints next to the spectrogram.",
+     "In FooNet, what sorts of noisy phoneme hints does the encoder receive next to the spectrogram?", True),
+    ("Yes, there is a paper that detects sarcasm from the voice.", "Is there any paper on detecting sarcasm from the voice?",
+     True),
+    # an answer adds what was asked for
+    ("The encoder receives ASR transcripts as noisy hints.",
+     "In FooNet, what sorts of noisy phoneme hints does the encoder receive next to the spectrogram?", False),
+    ("FooNet 在 BarSpeech 上的 WER 为 2.5%。", "FooNet 在 BarSpeech 上的 WER 是多少？", False),
+    # a yes/no question about a named paper is answered by saying it back; the support check decides
+    ("Yes, FooNet releases its code.", "Does FooNet release its code?", False),
+])
+def test_a_sentence_that_says_the_question_back(claim, question, says_it_back):
+    from assistant.asked import restates
+
+    assert restates(claim, question) is says_it_back
+
+
+def test_which_work_questions_and_the_papers_they_name():
+    from assistant.asked import asks_which_work, names_paper, paper_name
+
+    assert asks_which_work("Which paper exploits phrase pairs for speech translation?")
+    assert asks_which_work("Is there an LLM agent that writes prompts for a song generator?")
+    assert asks_which_work("哪篇论文研究口吃转写？")
+    assert not asks_which_work("Which papers use DPO?")  # several papers: a list, not one name
+    assert not asks_which_work("Which dataset does FooNet use?")  # a name a paper uses
+    assert paper_name("FooNet: Fast Speech Codecs") == "FooNet"
+    assert paper_name("Can Sound Replace Vision?") == "Can Sound Replace Vision?"
+    assert names_paper("Which model came out on top on Foo-Bench?", "Foo-Bench: A Benchmark for Music")
+    assert not names_paper("Which benchmark evaluates music instruction following?", "Foo-Bench: A Benchmark for Music")
+
+
+def test_a_which_paper_answer_that_cites_only_the_id_gets_the_title(bundled_index, e5):
+    # Seen with the bundled model: "[arXiv:…] exploits short phrase word dictionary biasing …": right paper,
+    # but the user asked which paper and read an ID.
+    answer = scripted(bundled_index, e5, "[arXiv:2506.09175v1] 利用短语词典偏差方法提升语音翻译模型的短语翻译性能。").ask(
+        "Which paper exploits source-to-target phrase pairs to help speech translation systems get phrases right?")
+    assert not answer.abstained
+    assert answer.text.splitlines()[0] == "[arXiv:2506.09175v1] PHRASED: Phrase Dictionary Biasing for Speech Translation"
+    assert any(s.method == "title" and s.citations == ["2506.09175v1"] for s in answer.sentences)
+    # a question that names the paper gets no title line: it knows which paper
+    named = scripted(bundled_index, e5, "[arXiv:2506.09175v1] 利用短语词典偏差方法提升语音翻译模型的短语翻译性能。").ask(
+        "Which method does PHRASED propose?")
+    assert not named.text.startswith("[arXiv:2506.09175v1] PHRASED")
+
+
+def test_the_title_of_the_paper_a_question_names_does_not_answer_it(bundled_index, e5):
+    # Seen with the bundled model: "Which model came out on top overall on CMI-Bench?" (the summary does not say)
+    # answered with CMI-Bench's own title.
+    answer = scripted(bundled_index, e5, "[arXiv:2506.12285v2] CMI-Bench: A Comprehensive Benchmark for Evaluating "
+                                         "Music Instruction Following").ask(
+        "Which model came out on top overall on CMI-Bench?")
+    assert answer.abstained or answer.quoted
+    assert not any(s.method == "title" for s in answer.sentences)
+
+
+def test_saying_the_question_back_is_no_answer(bundled_index, e5):
+    # Seen with the bundled model: "是的，有研究会议录音自动生成纪要的论文。" for a collection without one; the
+    # support check passed it (it is as close to the summaries as the question is).
+    draft = "是的，有研究会议录音自动生成纪要的论文。[arXiv:2506.14767v1]"
+    answer = scripted(bundled_index, e5, draft).ask("有没有研究会议录音自动生成纪要的论文？")
+    assert answer.abstained and "纪要的论文。" not in answer.text
+    # a sentence that says more stays, and the question said back before it goes
+    answer = scripted(bundled_index, e5, "是的，有研究口吃转写的论文。[arXiv:2506.18510v1] 该论文把口吃现象作为显式标记转录出来。"
+                                         "[arXiv:2506.18510v1]").ask("有没有研究口吃转写的论文？")
+    assert not answer.abstained and "是的，有研究口吃转写的论文" not in answer.text and "显式标记" in answer.text
+
+
+def test_a_which_paper_answer_keeps_the_first_title_the_model_listed(bundled_index, e5):
+    # Seen with the bundled model: asked which one paper, it listed the three titles it was shown.
+    draft = ("- [arXiv:2506.12083v1] TuneGenie: Reasoning-based LLM agents for preferential music generation\n"
+             "- [arXiv:2506.10574v1] DanceChat: Large Language Model-Guided Music-to-Dance Generation\n"
+             "- [arXiv:2506.07520v2] LeVo: High-Quality Song Generation with Multi-Preference Alignment")
+    answer = scripted(bundled_index, e5, draft).ask("哪篇论文让大模型根据用户的音乐口味写歌曲生成提示？")
+    assert "TuneGenie" in answer.text and "DanceChat" not in answer.text and "LeVo" not in answer.text
+    assert {c.arxiv_id for c in answer.citations} == {"2506.12083v1"}
+    # asked which papers, the list stays; so it does for "有没有…的论文？" (Chinese does not mark the plural)
+    for question in ("哪些论文和音乐生成有关？", "有没有用大模型做音乐生成的论文？"):
+        answer = scripted(bundled_index, e5, draft).ask(question)
+        assert "DanceChat" in answer.text and "LeVo" in answer.text, question
+
+
+def test_a_sentence_naming_the_paper_asked_for_is_an_answer_not_the_question_said_back(bundled_index, e5):
+    # Seen with the bundled model: "[arXiv:…] SonicVerse: … extends MusicBench with extra feature annotations for
+    # training." says the question back, but with the paper's name: that is the answer to "Which paper …?".
+    draft = ("[arXiv:2506.15154v1] SonicVerse: Multi-Task Learning for Music Feature-Informed Captioning extends "
+             "MusicBench with extra feature annotations for training.")
+    answer = scripted(bundled_index, e5, draft).ask(
+        "Which music captioning paper extends MusicBench with extra feature annotations for training?")
+    assert not answer.quoted and not answer.abstained and "extends MusicBench" in answer.text
+    # the paper the question names is no answer: said back with its title, the question is still said back
+    draft = ("[arXiv:2506.12285v2] CMI-Bench: A Comprehensive Benchmark for Evaluating Music Instruction Following "
+             "performs best on CMI-Bench.")
+    answer = scripted(bundled_index, e5, draft).ask("Which model performs best on CMI-Bench?")
+    assert "performs best on CMI-Bench" not in answer.text
+
+
+def test_a_question_for_languages_needs_a_language_the_summary_names(bundled_index, e5):
+    # Seen with the bundled model: "evaluated on English to Spanish, English to French and English to German"
+    # for PHRASED, whose summary names no language (blind ba082).
+    from assistant.asked import asks_a_name, names_given
+
+    assert asks_a_name("Which language pairs was FooNet evaluated on?") and asks_a_name("FooNet 支持哪些语言？")
+    assert names_given(["在英德和英日语音翻译上评测。"], "FooNet 在哪些语言对上做了实验？") == ["english", "german", "japanese"]
+    assert names_given(["提升语音翻译中短语的召回率。"], "Which language pairs was FooNet evaluated on?") == []
+    draft = "It was evaluated on English to Spanish and English to French [arXiv:2506.09175v1]."
+    answer = scripted(bundled_index, e5, draft).ask("Which language pairs was PHRASED evaluated on?")
+    assert answer.abstained and "Spanish" not in answer.text
+    assert answer.text.startswith(prompts.NAME_NOT_STATED["en"])

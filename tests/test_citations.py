@@ -306,3 +306,14 @@ def test_an_id_shaped_citation_no_paper_can_have_is_rejected_not_a_crash():
     result = normalize_citations("X is 5% [arXiv:2506.1234v1]. Y [arXiv:1312.12345].", ["2506.11091v1"])
     assert result.text == "X is 5%. Y." and result.cited == []
     assert result.rejected == ["arXiv:2506.1234v1", "arXiv:1312.12345"]
+
+
+def test_a_language_an_english_sentence_names_must_be_in_the_chinese_evidence():
+    # Seen with the bundled model: "evaluated on English to Spanish, English to French and English to German"
+    # about a summary that names no language; capitalised words are otherwise taken for translations.
+    evidence = "提出短语词典偏差方法，在英德语音翻译上显著提升短语召回率。"
+    verdict = lexical_support("It was evaluated on English to Spanish and English to French.", evidence)
+    assert verdict.supported is False and set(verdict.missing) == {"Spanish", "French"}
+    # "英德" is English to German: a language found only never vouches for the sentence on its own
+    assert lexical_support("It was evaluated on English to German translation.", evidence).supported is None
+    assert lexical_support("Prompts help Dutch children.", CHILD_EVIDENCE).supported is None
