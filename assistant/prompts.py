@@ -60,10 +60,11 @@ NOT_STATED = {
 }
 """When the question asks for a quantity (a count, a metric's value, a rank) that the best paper's summary lacks."""
 NAME_NOT_STATED = {
-    "en": "The papers found do not name the model or dataset this question asks for.",
-    "zh": "找到的论文没有给出这个问题所问的具体模型或数据集名称。",
+    "en": "The papers found do not name the model, dataset or language this question asks for.",
+    "zh": "找到的论文没有给出这个问题所问的具体模型、数据集或语言名称。",
 }
-"""When the question asks which model, LLM or dataset, and the best paper's summary names none beyond the question's."""
+"""When the question asks which model, LLM, dataset or language, and the best paper's summary names none beyond the
+question's."""
 UNSUPPORTED = {
     "en": "The answer the model wrote is not supported by the evidence it cites, so it is not shown.",
     "zh": "模型写出的回答没有得到所引证据的支持，因此不予显示。",
