@@ -160,6 +160,8 @@ _ASKS_NAMED_RE = re.compile(
     rf"\b(?:which|what)\s+(?:specific\s+|particular\s+)?{_BETWEEN}(?:models?|datasets?|benchmarks?|toolkits?)\b|"
     r"(?:哪个|哪些|(?<!为)什么)[\u3400-\u9fffA-Za-z]{0,4}?(?:模型|数据集|基准)", re.IGNORECASE)
 """A question for a model or a dataset, which may be the paper's own ("Which audio model reaches 50.2 mAP?")."""
+_WHICH_PAPER_RE = re.compile(r"\b(?:which|what)\s+(?:[\w-]+\s+){0,3}?(?:paper|study|article)\b(?!s)|哪篇|哪一篇",
+                             re.IGNORECASE)
 _ASKS_LANGUAGE_RE = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:language pairs?|languages?(?!\s*models?)|"
                                r"translation directions?)\b|哪(?:些|种|几种|个|一种)(?:语言|语种)(?!模型)|语言对|翻译方向",
                                re.IGNORECASE)
@@ -200,6 +202,8 @@ def asks_a_name(question: str) -> bool:
     A sentence that restates what the paper does without naming one does not answer; summaries that name none
     leave it unanswered (more often than any other kind of question asked about a real paper)."""
     question = _CONTEXT_RE.sub("", question)
+    if _WHICH_PAPER_RE.search(question):  # "Which codec paper …?" asks for a paper, named by its title
+        return False
     return bool(_ASKS_COMPONENT_RE.search(question) or _ASKS_NAMED_RE.search(question)
                 or _ASKS_LANGUAGE_RE.search(question))
 

@@ -230,11 +230,11 @@ class Assistant:
         if deltas is None and self.llm is not None:
             text, named = name_the_work(standalone, text, verdicts, sources)
             text, added = title_quotes(text, verdicts, sources, language)
+            # A list of titles has a quote under each: the top paper gets no second one.
+            text, keys = key_quote(standalone, text, sources, language, verdicts, count=1 if added else 2)
             added += [named] if named else []
-            text, key = key_quote(standalone, text, sources, language, verdicts)
-            if key:
-                added.append(SentenceVerdict(key, [sources[0].arxiv_id], True, "quoted",
-                                             evidence_of(key, sources[:1], "quoted")))
+            added += [SentenceVerdict(key, [sources[0].arxiv_id], True, "quoted",
+                                      evidence_of(strip_citations(key), sources[:1], "quoted")) for key in keys]
             verdicts += added
         # Only what the text still cites: a citation of a sentence removed (unsupported, or a title off the
         # question) is not listed, and would have counted as supported (no verdict left against it).

@@ -76,7 +76,7 @@ def test_chat_api_cites_follows_up_with_history_and_records_feedback(server):
     # The chat shows the sources panel first, then the answer with citations as arXiv links.
     assert messages[0]["metadata"]["title"].startswith("Sources ·")
     assert f"[arXiv:{cited[0]}](https://arxiv.org/abs/{cited[0]})" in messages[-1]["content"]
-    assert re.search(r"\d+ of \d+ sentences? supported by the cited evidence", messages[-1]["content"])
+    assert re.search(r"\d+ of \d+ shown sentences? supported by the cited evidence", messages[-1]["content"])
 
     messages, follow_up = ask(chat, FOLLOW_UP)
     assert follow_up["citations"][0]["arxiv_id"] == "2506.11091v1", follow_up
@@ -325,7 +325,7 @@ def test_answer_display_round_trips_into_the_engine_history():
                     sources=[Source("2506.22846v1", "2506.22846", "t", "https://arxiv.org/abs/2506.22846v1", 0.2,
                                     ["Proposed LAIL, improving WER on LibriSpeech.", "Other sentence."])])
     shown = final_markdown(answer, "abc123")
-    assert "1 of 2 sentences supported by the cited evidence" in shown
+    assert "1 of 2 shown sentences supported by the cited evidence" in shown
     # Each checked sentence is a span naming its answer and, when supported, its evidence sentences.
     assert '<span class="pc-sentence pc-a-abc123 pc-e-2506-22846v1-0" title=' in shown
     assert '<span class="pc-sentence pc-a-abc123">It is the best &lt;b&gt;ever&lt;/b&gt;.' in shown
