@@ -14,12 +14,20 @@ evidence holds the *kind* of fact asked and the question's specific terms:
 
 The score is the share of the question's specific terms that the top paper
 holds, zeroed when the asked kind of fact is missing.
+
+"Is there a paper on X?" is a different question: whether the collection covers
+a topic at all. e5 similarity cannot tell a paper on voice conversion from one
+on speech codecs when both are about speech; :func:`topic_match` asks the
+bundled model whether the top paper is the kind of work sought.
 """
 
 from __future__ import annotations
 
 import re
 
+from llama_index.core.llms import ChatMessage
+
+from assistant import confidence, prompts
 from assistant.answer import Source
 from assistant.evidence import HAS_NAME_RE, HAS_NUMBER_RE, NAME_RE
 from assistant.asked import GENERIC_TERMS, asked_quantity, asks_a_name, is_multi_part, names_given
@@ -36,6 +44,9 @@ _VERSION_RE = re.compile(r"v\d+", re.IGNORECASE)
 # A number, or a Chinese numeral with its measure word (三类, 两种): "哪三类" is answered in words.
 _DIGIT_RE = re.compile(HAS_NUMBER_RE.pattern + r"|[一二两三四五六七八九十百千万][个种类项倍次位条]")
 _ID_RE = re.compile(NEW_STYLE_ID)
+TOPIC_SUMMARY_CHARS = 500
+"""Of the top paper's summary shown to the topic check: its start says what the paper is about. At 200
+characters the check told fewer absent topics from present ones (docs/performance.md, "A topic check")."""
 
 
 def specific_terms(question: str) -> list[str]:
@@ -91,3 +102,51 @@ def answerability(question: str, sources: list[Source], paper_text: dict[str, st
 
 def _has(text: str, term: str) -> bool:
     return re.search(rf"(?<![a-z0-9]){re.escape(term)}(?:e?s)?(?![a-z0-9])", text) is not None
+
+
+def topic_messages(question: str, title: str, summary: str) -> list[ChatMessage]:
+    """The yes/no question of the topic check."""
+    return [ChatMessage(role="system", content=prompts.TOPIC_SYSTEM),
+            ChatMessage(role="user", content=prompts.TOPIC_USER.format(
+                title=prompts.sanitize(title), summary=prompts.sanitize(summary[:TOPIC_SUMMARY_CHARS]),
+                question=prompts.sanitize(question)))]
+
+
+def paper_sought(question: str, sources: list[Source], retrieval, retriever, settings, llm) -> tuple[str, bool]:
+    """The base ID of the paper "Is there a paper on X?" asks for ("" when the collection has none), and
+    whether the model was asked.
+
+    "有没有关于手语翻译的论文？" whose closest summaries match it only loosely: the answer is that there is
+    none. Shown the loose matches, the model quotes them as if they answered; asked "Which papers use X?"
+    (a broad survey matches loosely too) it is not refused (docs/performance.md, "No such paper"). Just above
+    the low-evidence threshold e5 cannot tell a paper on the topic from a neighbour (voice conversion against a
+    speech codec): there ``llm`` (one with ``yes_probability``; None: no check) judges the summaries of the top
+    two papers, and the first it accepts is the one sought: when the first is a neighbour, the paper sought is
+    often second (an LLM writing dance guidance ranked below one writing music prompts). "A topic check" in
+    docs/performance.md has the measurements.
+    """
+    top = sources[0].base_id
+    score = confidence.evidence_score(retriever, question, [s.arxiv_id for s in sources])
+    if score is None:
+        return top, False
+    threshold = confidence.low_evidence_threshold(settings, question)
+    if score < threshold and not retrieval.known_acronyms:
+        return "", False
+    if llm is None or score >= threshold + settings.topic_check_margin:
+        return top, False
+    for source in sources[:2]:
+        summary = next((c.text for c in retriever.chunks_of(source.arxiv_id) if c.metadata["section"] == "paper"),
+                       " ".join(source.sentences))
+        if topic_match(llm, question, source.title, summary) >= settings.topic_check_min_yes:
+            return source.base_id, True
+    return "", True
+
+
+def topic_match(llm, question: str, title: str, summary: str) -> float:
+    """P(yes) that the paper (title, summary) is the kind of work ``question`` looks for.
+
+    ``llm`` is a model with ``yes_probability`` (the bundled one): one prompt evaluation, no decoding,
+    about 2-4 s on 2 cores for a 250-350-token prompt, which is why the engine asks it only when the
+    e5 similarity is in doubt.
+    """
+    return llm.yes_probability(topic_messages(question, title, summary))

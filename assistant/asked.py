@@ -160,6 +160,25 @@ _ASKS_NAMED_RE = re.compile(
     rf"\b(?:which|what)\s+(?:specific\s+|particular\s+)?{_BETWEEN}(?:models?|datasets?|benchmarks?|toolkits?)\b|"
     r"(?:哪个|哪些|(?<!为)什么)[\u3400-\u9fffA-Za-z]{0,4}?(?:模型|数据集|基准)", re.IGNORECASE)
 """A question for a model or a dataset, which may be the paper's own ("Which audio model reaches 50.2 mAP?")."""
+_ASKS_RESOURCE: dict[str, tuple[re.Pattern, re.Pattern]] = {
+    kind: (re.compile(rf"\b(?:which|what)\s+(?:specific\s+|particular\s+)?{_BETWEEN}(?:{en})\b|"
+                      rf"(?:哪个|哪些|哪家|哪所|哪款|哪种|(?<!为)什么)[\u3400-\u9fffA-Za-z]{{0,4}}?(?:{zh})|从哪些?(?:{zh})",
+                      re.IGNORECASE),
+           re.compile(said, re.IGNORECASE))
+    for kind, en, zh, said in [
+        ("platform", r"platforms?|websites?|social\s+media", r"社交平台|平台|网站",
+         r"平台|网站|platform|website|social media|Twitter|Reddit|YouTube|TikTok|Facebook|微博|抖音|bilibili"),
+        ("licence", r"licen[cs]es?", r"许可|开源协议",
+         r"licen[cs]e|许可|开源协议|CC[- ]BY|\bMIT\b|Apache|GPL"),
+        ("hardware", r"gpus?|hardware|accelerators?", r"显卡|GPU|硬件",
+         r"GPU|TPU|A100|H100|V100|4090|显卡"),
+        ("affiliation", r"universit(?:y|ies)|compan(?:y|ies)|institutions?|organi[sz]ations?|labs?",
+         r"大学|公司|机构|实验室",
+         r"universit|compan|institut|\bInc\b|\bLab\b|大学|公司|机构|实验室|研究院"),
+    ]
+}
+"""Questions for a name of another kind (the platforms data came from, a licence, the GPUs, the authors'
+institution), which summaries seldom give: answered only by a name in a sentence that speaks of that kind."""
 _WHICH_PAPER_RE = re.compile(r"\b(?:which|what)\s+(?:[\w-]+\s+){0,3}?(?:paper|study|article)\b(?!s)|哪篇|哪一篇",
                              re.IGNORECASE)
 _ASKS_LANGUAGE_RE = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:language pairs?|languages?(?!\s*models?)|"
@@ -205,19 +224,26 @@ def asks_a_name(question: str) -> bool:
     if _WHICH_PAPER_RE.search(question):  # "Which codec paper …?" asks for a paper, named by its title
         return False
     return bool(_ASKS_COMPONENT_RE.search(question) or _ASKS_NAMED_RE.search(question)
-                or _ASKS_LANGUAGE_RE.search(question))
+                or _ASKS_LANGUAGE_RE.search(question) or _resource_asked(question))
+
+
+def _resource_asked(question: str) -> re.Pattern | None:
+    """What a sentence must speak of to name the resource asked ("Which platforms …?": a platform)."""
+    return next((said for asked, said in _ASKS_RESOURCE.values() if asked.search(question)), None)
 
 
 def names_given(sentences: list[str], question: str) -> list[str]:
     """The names that could answer a name question: new to it, and, when it asks for a component (an LLM, a TTS
-    engine), in a sentence that speaks of one (a summary naming only its dataset, AIST++, does not say which LLM);
-    asked which languages, the languages named (:data:`LANGUAGES`, "英德" for English and German)."""
+    engine) or a resource (a platform, a licence, GPUs, an institution), in a sentence that speaks of one (a
+    summary naming only its dataset, AIST++, does not say which LLM); asked which languages, the languages named
+    (:data:`LANGUAGES`, "英德" for English and German)."""
     if _ASKS_LANGUAGE_RE.search(_CONTEXT_RE.sub("", question)):
         text = " ".join(sentences)
         return [language for language, written in LANGUAGES.items()
                 if re.search(rf"\b{language}\b|{written}", text, re.IGNORECASE)]
-    model = _ASKS_COMPONENT_RE.search(_CONTEXT_RE.sub("", question)) is not None
-    return [name for sentence in sentences if not model or _MODEL_WORD_RE.search(sentence)
+    question_only = _CONTEXT_RE.sub("", question)
+    kind = _MODEL_WORD_RE if _ASKS_COMPONENT_RE.search(question_only) else _resource_asked(question_only)
+    return [name for sentence in sentences if kind is None or kind.search(sentence)
             for name in new_names(sentence, question)]
 
 

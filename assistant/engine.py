@@ -23,7 +23,7 @@ from assistant.answer import Answer, AnswerDone, SentenceVerdict, Source, Source
 from assistant.backends import backend_location, load_llm
 from assistant.citations import Citation, normalize_citations, sentence_citations, split_answer_sentences, \
     strip_citations
-from assistant.answerability import ASKS_NUMBER_RE, answerability, specific_terms
+from assistant.answerability import ASKS_NUMBER_RE, answerability, paper_sought, specific_terms
 from assistant.evidence import select_evidence
 from assistant.asked import a_title_answers, asked_quantity, asks_a_name, asks_each, asks_which_work, is_follow_up, is_multi_part, \
     names_given, names_paper, new_names, seeks_a_paper, switches_to
@@ -60,6 +60,9 @@ class Assistant:
         # Chinese evidence); it judges in a context of its own so the answer prompt's cache survives.
         self.judge_llm = (self.llm.sibling(JUDGE_CONTEXT) if settings.judge == "llm" and hasattr(self.llm, "sibling")
                           else None)
+        # The topic check of "Is there a paper on X?" needs log-probabilities: the bundled model only.
+        self.topic_llm = (self.judge_llm or self.llm.sibling(JUDGE_CONTEXT)) \
+            if hasattr(self.llm, "yes_probability") and hasattr(self.llm, "sibling") else None
         self.paper_count = len(self.retriever.paper_ids())
 
     def ask(self, question: str, history: list[dict] | None = None, language: str | None = None,
@@ -135,8 +138,22 @@ class Assistant:
         else:
             sources = select_evidence(retrieval, self.retriever, standalone, self.settings.evidence_tokens)
             deltas, framing = None, []
+        sought = None
+        if deltas is None and sources and not retrieval.requested_ids and seeks_a_paper(standalone):
+            # "Is there a paper on X?": is there, and which is it (assistant/answerability.py)
+            sought, judged = paper_sought(standalone, sources, retrieval, self.retriever, self.settings,
+                                          self.topic_llm)
+            if judged:
+                timings["topic_check"] = _ms(started)
+            if sought and sought != sources[0].base_id:
+                # The topic check passed over the top paper for the next one: that one leads the evidence.
+                retrieval.lead_with(sought)
+                sources = select_evidence(retrieval, self.retriever, standalone, self.settings.evidence_tokens)
         timings["evidence"] = _ms(started)
         yield SourcesReady(sources)
+        if sought == "":
+            yield finish(self._abstention(sources, language, prompts.NO_SUCH_PAPER), "no_answer", sources)
+            return
         asked = asked_quantity(standalone)
         if deltas is None and asked and sources and not asked.stated_in(sources[0].sentences):
             # "OpusLM 支持多少种语言？" finds OpusLM, whose summary has numbers but not that one: whatever the
@@ -150,16 +167,6 @@ class Assistant:
             # "Which specific LLM does X use?" and X's summary names none: the model restates the question
             # ("X uses an LLM to …"), which the check rightly finds supported, and it answers nothing.
             yield finish(self._abstention(sources, language, prompts.NAME_NOT_STATED), "no_answer", sources)
-            return
-        # "有没有关于手语翻译的论文？" whose closest summaries match it only loosely: the answer is that there is
-        # none. Shown the loose matches, the model quotes them as if they answered; asked "Which papers use X?"
-        # (a broad survey matches loosely too) it is not refused (docs/performance.md, "No such paper").
-        # The score is one more Chroma query: asked only for such questions (the rest get it in finish()).
-        if sources and deltas is None and not retrieval.requested_ids and not retrieval.known_acronyms \
-                and seeks_a_paper(standalone) \
-                and confidence.evidence_score(self.retriever, standalone, [s.arxiv_id for s in sources]) \
-                < confidence.low_evidence_threshold(self.settings, standalone):
-            yield finish(self._abstention(sources, language, prompts.NO_SUCH_PAPER), "no_answer", sources)
             return
         if self.llm is None and deltas is None and not self.answerable(standalone, sources, retrieval):
             # Without a model nothing else can tell that the paper found does not give the fact asked.

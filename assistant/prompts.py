@@ -60,11 +60,11 @@ NOT_STATED = {
 }
 """When the question asks for a quantity (a count, a metric's value, a rank) that the best paper's summary lacks."""
 NAME_NOT_STATED = {
-    "en": "The papers found do not name the model, dataset or language this question asks for.",
-    "zh": "找到的论文没有给出这个问题所问的具体模型、数据集或语言名称。",
+    "en": "The papers found do not name what this question asks for (a model, dataset, language, platform or the like).",
+    "zh": "找到的论文没有给出这个问题所问的具体名称（模型、数据集、语言、平台等）。",
 }
-"""When the question asks which model, LLM, dataset or language, and the best paper's summary names none beyond the
-question's."""
+"""When the question asks which model, LLM, dataset, language, platform, licence, GPU or institution, and the best
+paper's summary names none beyond the question's."""
 UNSUPPORTED = {
     "en": "The answer the model wrote is not supported by the evidence it cites, so it is not shown.",
     "zh": "模型写出的回答没有得到所引证据的支持，因此不予显示。",
@@ -148,6 +148,11 @@ CONDENSE_SYSTEM = (
     "Keep paper names, method names and arXiv IDs. Keep the language of the last message. Reply with the question only."
 )
 CONDENSE_USER = "Chat so far:\n{history}\n\nLast message: {question}\nStandalone question:"
+
+# The topic check (assistant/answerability.py): "Is there a paper on X?" against the top paper's summary.
+TOPIC_SYSTEM = "You decide whether a paper matches what a question is looking for. Answer only yes or no."
+TOPIC_USER = ("Paper: {title}\n{summary}\n\nQuestion: {question}\n"
+              "Is this paper the kind of work the question is looking for? Answer yes or no.")
 
 # The support judge (assistant/support.py): the evidence goes before the claim, so sentences of one answer
 # citing the same paper share the prompt prefix, which llama.cpp then evaluates only once.

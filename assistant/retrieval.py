@@ -90,6 +90,13 @@ class Retrieval:
     known_acronyms: list[str] = field(default_factory=list)
     """Acronyms of the question (DPO, CTC, ...) that occur in the collection: a sign it is on topic."""
 
+    def lead_with(self, base_id: str) -> None:
+        """Move a paper to the top, with the top score: a judge preferred it (the evidence budget follows the
+        scores)."""
+        i = next(i for i, p in enumerate(self.papers) if p.base_id == base_id)
+        self.papers[0].score, self.papers[i].score = self.papers[i].score, self.papers[0].score
+        self.papers.insert(0, self.papers.pop(i))
+
     def unreachable(self, question: str, standalone: str) -> tuple[str, list[str]] | None:
         """Why the question cannot be answered from the papers it names, with their IDs; None when it can.
 

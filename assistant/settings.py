@@ -88,6 +88,17 @@ class Settings(IndexSettings):
     low_evidence_score_zh: float = 0.885
     """The same for a Chinese question (e5 scores Chinese questions higher)."""
 
+    topic_check_margin: float = 0.02
+    """"Is there a paper on X?" whose best source scores below the low-evidence threshold is answered "no such
+    paper"; up to this much above it, e5 is in doubt and the bundled model decides whether the top paper, or else the
+    second, is on the topic (``topic_check_min_yes``); the one it accepts leads the evidence. Only there: each
+    judgement costs 2-4 s before the first token ("A topic check" in docs/performance.md). 0 turns it off;
+    backends without log-probabilities never run it."""
+    topic_check_min_yes: float = 0.65
+    """The model's P(yes) that a paper is the kind of work asked about, below which it is not (for both of the
+    top two: "no such paper"). Chosen on the development and read sets (in the doubtful band, absent topics scored
+    0.17-0.69, the papers sought 0.73-0.97)."""
+
     max_question_chars: int = 2000
     """A longer question is cut (and told so); so is each message of the history, and the question rewritten
     from it never exceeds this either: every text that reaches the embedder, BM25 and the prompt is bounded."""

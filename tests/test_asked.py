@@ -72,9 +72,23 @@ def test_a_model_is_named_in_a_sentence_about_a_model():
     assert not names_given(["将交互定义为LLM通过注意力模块探查编码器表示，而非依赖FFN或CTC。"], question)
 
 
+@pytest.mark.parametrize("question", [
+    "Which platforms were FooSet's posts collected from?", "FooSet 的帖子是从哪些社交平台上采集的？",
+    "Under what licence is FooSet released?", "Which GPUs was FooNet trained on?", "FooNet 用了哪些显卡训练？",
+    "Which university are the FooNet authors from?", "FooNet 的作者来自哪所大学？",
+])
+def test_a_platform_licence_gpu_or_institution_is_named_in_a_sentence_about_one(question):
+    assert asks_a_name(question)
+    # The names of a summary that speaks of none of these (its own dataset, a baseline) do not answer.
+    assert not names_given(["FooSet-7 包含10万条帖子，FooNet 优于 BarNet。"], question)
+    assert names_given(["数据来自Reddit和Twitter平台；以CC BY 4.0许可发布；在8块A100 GPU上训练；"
+                        "作者来自Foo大学（Foo University）实验室。"], question)
+
+
 def test_questions_that_ask_for_no_name():
     assert not asks_a_name("AC/DC 为什么不让模型直接输出描述？")
     assert not asks_a_name("Which paper proposes a streaming TTS?")
+    assert not asks_a_name("Was FooNet trained on a GPU cluster?")  # yes or no
     assert not new_names("是 Qwen 还是 LLaMA？用的是Qwen。", "FooNet 用的是哪个大模型，是 Qwen 还是 LLaMA？")
 
 

@@ -190,15 +190,15 @@ def test_citation_to_unretrieved_paper_is_removed_and_recorded(bundled_index, e5
 
 
 def test_sentinel_reply_becomes_an_abstention_with_closest_papers(bundled_index, e5):
-    answer = scripted(bundled_index, e5, "NO_ANSWER").ask("Which GPU cluster was the XY-Tokenizer trained on?")
+    answer = scripted(bundled_index, e5, "NO_ANSWER").ask("Was the XY-Tokenizer trained on a GPU cluster?")
     assert answer.abstained and answer.citations == []
     assert answer.text.startswith("The collection does not answer this question.") and "2506.23325v1" in answer.text
 
 
 def test_unsupported_draft_on_a_question_the_evidence_does_not_answer_abstains(bundled_index, e5):
-    # (a count of GPUs would be refused before the model writes: tests/test_asked.py)
+    # (a count of GPUs, or "Which GPUs", would be refused before the model writes: tests/test_asked.py)
     answer = scripted(bundled_index, e5, "It trained on 64 A100 GPUs [arXiv:2506.23325v1].").ask(
-        "Which GPU cluster was the XY-Tokenizer trained on?")
+        "Was the XY-Tokenizer trained on a GPU cluster?")
     assert answer.abstained and answer.citations == [] and answer.abstention_reason == "unsupported"
     assert "64" not in answer.text
     assert answer.text.startswith("The answer the model wrote is not supported") and "2506.23325v1" in answer.text
@@ -339,6 +339,24 @@ def test_real_bundled_model_answers_english_and_chinese_with_valid_citations(bun
     for answer in (zh, en):
         assert {c.arxiv_id for c in answer.citations} <= {s.arxiv_id for s in answer.sources}
         assert "first_token" in answer.timings_ms
+
+
+@pytest.mark.slow
+def test_real_bundled_model_says_when_no_paper_is_on_a_topic_and_finds_one_ranked_second(bundled_index, e5):
+    """Both questions are ones e5 is in doubt about (just above the low-evidence threshold): the topic check
+    decides. The dance paper ranks second, behind one on LLM-written music prompts."""
+    from assistant import prompts
+
+    settings = Settings(**bundled_index.model_dump(), backend="local",
+                        model_cache_dir=Path(os.environ.get("PAPERCHAT_TEST_MODEL_CACHE", "/root/.cache/paperchat")))
+    assistant = Assistant(settings, store=open_store(settings), embed_model=e5)
+    absent = assistant.ask("有没有用语音识别做课堂教学分析的论文？")
+    assert absent.abstained and absent.text.startswith(prompts.NO_SUCH_PAPER["zh"])
+    assert "topic_check" in absent.timings_ms and "first_token" not in absent.timings_ms  # nothing generated
+    dance = assistant.ask("Is there a paper that uses an LLM to choreograph dance to music?")
+    assert "topic_check" in dance.timings_ms
+    assert not dance.abstained and "2506.10574v1" in [c.arxiv_id for c in dance.citations]
+    assert dance.sources[0].arxiv_id == "2506.10574v1"  # it leads the evidence the model was shown
 
 
 def test_answer_language_can_be_chosen(extractive):
