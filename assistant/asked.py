@@ -370,7 +370,8 @@ _FOLLOW_UP_RE = re.compile(
     r"the (?:two|three|former|latter|first|second|other|same|system|approach|work|study|framework|dataset|benchmark))\b"
     r"|它|它们|其|这篇|该|这个|那篇|他们|上述|前面|刚才|这两|两者|二者|两篇|前者|后者|这些|那个|这项", re.IGNORECASE)
 _CONTINUES_RE = re.compile(r"^\s*(?:and|or|but|what about|how about)\b|^\s*(?:那么?|还有|另外)|呢\s*[？?]?\s*$", re.IGNORECASE)
-_OTHER_RE = re.compile(r"\bother\b|\belse\b|其他|其它|别的", re.IGNORECASE)
+# 别的 ("other"), not the end of 识别的 ("recognition's"), 类别的, 分别的, 特别的...
+_OTHER_RE = re.compile(r"\bother\b|\belse\b|其他|其它|(?<![识辨区告分离类级性个特差派])别的", re.IGNORECASE)
 _SURVEY_RE = re.compile(r"\b(?:which|what|any) (?:papers|works|studies)\b|哪些[^？?]{0,20}(?:论文|工作|研究)", re.IGNORECASE)
 
 
