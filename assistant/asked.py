@@ -365,9 +365,13 @@ def seeks_a_paper(question: str) -> bool:
     return _SEEKS_PAPER_RE.search(_CONTEXT_RE.sub("", question)) is not None
 
 
+# "that" points back after a preposition or a verb ("the cost of that compression", "Does that …", "What about
+# that?"), not after a noun ("Is there a paper that uses …?", seen making a new question a follow-up).
 _FOLLOW_UP_RE = re.compile(
-    r"\b(it|its|they|their|them|this|that|these|those|both|the paper|the method|the model|the authors|"
+    r"\b(it|its|they|their|them|this|these|those|both|the paper|the method|the model|the authors|"
     r"the (?:two|three|former|latter|first|second|other|same|system|approach|work|study|framework|dataset|benchmark))\b"
+    r"|\b(?:of|about|in|on|for|from|with|by|to|at|than|does|did|do|is|was|are|were|use|uses|used|and|or)\s+that\b"
+    r"|^\s*that\b|\bthat\s*[?？.!]?\s*$"
     r"|它|它们|其|这篇|该|这个|那篇|他们|上述|前面|刚才|这两|两者|二者|两篇|前者|后者|这些|那个|这项", re.IGNORECASE)
 _CONTINUES_RE = re.compile(r"^\s*(?:and|or|but|what about|how about)\b|^\s*(?:那么?|还有|另外)|呢\s*[？?]?\s*$", re.IGNORECASE)
 # 别的 ("other"), not the end of 识别的 ("recognition's"), 类别的, 分别的, 特别的...

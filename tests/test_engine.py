@@ -467,6 +467,8 @@ _ON_XY = [{"role": "user", "content": "How much speech was XY-Tokenizer trained 
     ("How big is the codebook?", True), ("普通的AUC提升了多少？", True),          # nothing new: a metric is no name
     ("还有别的论文用XY-Tokenizer吗？", True),                                 # other than the ones just named
     ("有没有关于手语识别的研究？", False),  # 识别的 ends in 别的 ("other"); seen rewritten with the last paper's ID
+    ("Is there a paper that uses an LLM to choreograph dance?", False),  # a relative "that" points nowhere
+    ("What was the accuracy cost of that compression?", True), ("Does that hold for music?", True),
 ])
 def test_a_short_question_naming_something_new_starts_a_new_topic(question, follows):
     # Seen in a chat of my own: after a question on XY-Tokenizer, "OpusLM 的参数量是多少？" (15 characters, so
