@@ -10,6 +10,7 @@ verified answer. The CLI, the chat UI and the evals all use it.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterator
@@ -60,10 +61,17 @@ class Assistant:
         # Chinese evidence); it judges in a context of its own so the answer prompt's cache survives.
         self.judge_llm = (self.llm.sibling(JUDGE_CONTEXT) if settings.judge == "llm" and hasattr(self.llm, "sibling")
                           else None)
-        # The topic check of "Is there a paper on X?" needs log-probabilities: the bundled model only.
-        self.topic_llm = (self.judge_llm or self.llm.sibling(JUDGE_CONTEXT)) \
-            if hasattr(self.llm, "yes_probability") and hasattr(self.llm, "sibling") else None
         self.paper_count = len(self.retriever.paper_ids())
+
+    @functools.cached_property
+    def topic_llm(self):
+        """The model for the topic check of "Is there a paper on X?" (assistant/answerability.py): it needs
+        log-probabilities, so the bundled model only, in a context of its own. Made on first use: a context
+        takes 1-4 s to create, and most processes never ask such a question in the doubtful band (two threads
+        racing here get two handles on the same cached context)."""
+        if not (hasattr(self.llm, "yes_probability") and hasattr(self.llm, "sibling")):
+            return None
+        return self.judge_llm or self.llm.sibling(JUDGE_CONTEXT)
 
     def ask(self, question: str, history: list[dict] | None = None, language: str | None = None,
             top_k: int | None = None, papers: list[str] | None = None, versions: Versions = "newest") -> Answer:
