@@ -373,6 +373,7 @@ _FOLLOW_UP_RE = re.compile(
     r"|\b(?:of|about|in|on|for|from|with|by|to|at|than|does|did|do|is|was|are|were|use|uses|used|and|or)\s+that\b"
     r"|^\s*that\b|\bthat\s*[?？.!]?\s*$"
     r"|它|它们|其|这篇|该|这个|那篇|他们|上述|前面|刚才|这两|两者|二者|两篇|前者|后者|这些|那个|这项", re.IGNORECASE)
+_POSSESSIVES = {"its", "their", "其"}
 _CONTINUES_RE = re.compile(r"^\s*(?:and|or|but|what about|how about)\b|^\s*(?:那么?|还有|另外)|呢\s*[？?]?\s*$", re.IGNORECASE)
 # 别的 ("other"), not the end of 识别的 ("recognition's"), 类别的, 分别的, 特别的...
 _OTHER_RE = re.compile(r"\bother\b|\belse\b|其他|其它|(?<![识辨区告分离类级性个特差派])别的", re.IGNORECASE)
@@ -389,7 +390,7 @@ def is_follow_up(question: str, history: list[dict] | None = None) -> bool:
     history, each was asked about the previous answer's papers."""
     if find_arxiv_ids(question):
         return False
-    if _FOLLOW_UP_RE.search(question) or _CONTINUES_RE.search(question):
+    if _points_back(question, history) or _CONTINUES_RE.search(question):
         return True
     if len(question) >= 25:
         return False
@@ -398,6 +399,18 @@ def is_follow_up(question: str, history: list[dict] | None = None) -> bool:
     if seeks_a_paper(question) or _SURVEY_RE.search(question):
         return False
     return not names_new_to(question, history)
+
+
+def _points_back(question: str, history: list[dict] | None) -> bool:
+    """A word of the question refers to the chat so far. "its", "their", "其" after a name the chat has not
+    had belong to that name: "Which platforms did TuneGenie take its listening data from?" asks about
+    TuneGenie (seen rewritten with the previous question and answered from other papers)."""
+    refs = list(_FOLLOW_UP_RE.finditer(question))
+    if not refs:
+        return False
+    starts = [question.find(name) for name in names_new_to(question, history)]
+    first_new = min((i for i in starts if i >= 0), default=len(question))
+    return any(ref.group(0).lower() not in _POSSESSIVES or ref.start() < first_new for ref in refs)
 
 
 def names_new_to(question: str, history: list[dict] | None) -> list[str]:

@@ -469,6 +469,9 @@ _ON_XY = [{"role": "user", "content": "How much speech was XY-Tokenizer trained 
     ("有没有关于手语识别的研究？", False),  # 识别的 ends in 别的 ("other"); seen rewritten with the last paper's ID
     ("Is there a paper that uses an LLM to choreograph dance?", False),  # a relative "that" points nowhere
     ("What was the accuracy cost of that compression?", True), ("Does that hold for music?", True),
+    # "its" after a name the chat has not had is that name's (seen: rewritten with the previous question)
+    ("Which platforms did TuneGenie take its listening data from?", False), ("What about its licence?", True),
+    ("How does OpusLM compare with it?", True), ("OpusLM 的参数量是多少？其训练数据有多少？", False),
 ])
 def test_a_short_question_naming_something_new_starts_a_new_topic(question, follows):
     # Seen in a chat of my own: after a question on XY-Tokenizer, "OpusLM 的参数量是多少？" (15 characters, so
