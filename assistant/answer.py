@@ -77,6 +77,9 @@ class Answer:
     key_sentences: list[str] = field(default_factory=list)
     """The summary's sentences quoted under the model's answer or its titles (assistant/draft.py ``key_quote``,
     ``title_quotes``), as they are in the text: shown and checked like the others, but not written by the model."""
+    searched_as: str | None = None
+    """What retrieval searched instead of the standalone question: its translation into the papers' language
+    (assistant/translation.py); None when it searched the question itself."""
     evidence_score: float | None = None
     """Best e5 similarity of the question to a chunk of the sources shown (what ``low_evidence`` compares)."""
 
@@ -103,6 +106,7 @@ class Answer:
             "low_evidence": self.low_evidence,
             "evidence_score": None if self.evidence_score is None else round(self.evidence_score, 4),
             "scope": self.scope,
+            "searched_as": self.searched_as,
             "dropped_sentences": [{"text": s.text, "citations": s.citations, "method": s.method}
                                   for s in self.dropped],
         }

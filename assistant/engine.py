@@ -34,6 +34,7 @@ from assistant.draft import annotate, drop_repeats, drop_restatements, extractiv
 from assistant.retrieval import HybridRetriever
 from assistant.scope import Scope, Versions, resolve_scope
 from assistant.settings import Settings
+from assistant.translation import QuestionTranslator
 from assistant.support import CascadeJudge, EmbeddingJudge, LexicalJudge, LLMJudge, evidence_of, quoted_position
 from index.corpus import detect_language
 from index.ids import find_arxiv_ids
@@ -73,6 +74,13 @@ class Assistant:
             return None
         return self.judge_llm or self.llm.sibling(JUDGE_CONTEXT)
 
+    @functools.cached_property
+    def translator(self) -> QuestionTranslator | None:
+        """Translates a question for retrieval when dense search and BM25 disagree on it
+        (assistant/translation.py): the bundled model, in the topic check's context; None when
+        ``search_translation`` is off or for another backend (measured with the bundled model only)."""
+        return QuestionTranslator(self.topic_llm) if self.settings.search_translation and self.topic_llm else None
+
     def ask(self, question: str, history: list[dict] | None = None, language: str | None = None,
             top_k: int | None = None, papers: list[str] | None = None, versions: Versions = "newest") -> Answer:
         """The whole answer at once (the last event of :meth:`stream`)."""
@@ -104,13 +112,19 @@ class Assistant:
         language = language or detect_language(question)
         standalone = self.condense(question, self._bounded(history or []))
         retrieval = self.retriever.retrieve(standalone, k=top_k or self.settings.top_k, scope=scope)
+        searched_as = self.translator.search_for(standalone, retrieval) if self.translator else None
+        if searched_as:
+            # Dense search and BM25 disagree on a question in another language than the papers: search its
+            # translation instead (assistant/translation.py).
+            retrieval = self.retriever.retrieve(standalone, k=top_k or self.settings.top_k, scope=scope,
+                                                search=searched_as)
         timings = {"retrieval": _ms(started)}
         dropped: list[SentenceVerdict] = []
 
         def finish(text: str, reason: str | None, sources: list[Source], **extra) -> AnswerDone:
             answer = Answer(question, standalone, text, reason is not None, abstention_reason=reason, sources=sources,
                             notices=notices, timings_ms=timings, dropped=dropped,
-                            scope=list(scope.arxiv_ids) if scope else [], **extra)
+                            scope=list(scope.arxiv_ids) if scope else [], searched_as=searched_as, **extra)
             confidence.flag_low_evidence(answer, self.retriever, self.settings, language)
             timings["total"] = _ms(started)
             return AnswerDone(answer)

@@ -159,3 +159,7 @@ TOPIC_USER = ("Paper: {title}\n{summary}\n\nQuestion: {question}\n"
 JUDGE_SYSTEM = "You check claims against evidence. Answer only yes or no."
 JUDGE_USER = ("Evidence:\n{evidence}\n\nClaim: {claim}\n"
               "Does the evidence state the claim, with the same numbers and names? Answer yes or no.")
+
+# Searching in the collection's language (assistant/translation.py): the question, translated for retrieval only.
+TRANSLATE_LANGUAGES = {"en": "English", "zh": "Simplified Chinese"}
+TRANSLATE_SYSTEM = ("You translate {source} questions into {target}. Reply with the translation only.")

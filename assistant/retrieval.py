@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -89,6 +90,11 @@ class Retrieval:
     bm25_top: float = 0.0
     known_acronyms: list[str] = field(default_factory=list)
     """Acronyms of the question (DPO, CTC, ...) that occur in the collection: a sign it is on topic."""
+    channels_agree: bool = True
+    """Dense search and BM25 rank the same paper first (or only one of them ran)."""
+    language: str = ""
+    """The language most of the dense candidates are written in ("en", "zh"): what the collection answers in
+    around this question."""
 
     def lead_with(self, base_id: str) -> None:
         """Move a paper to the top, with the top score: a judge preferred it (the evidence budget follows the
@@ -169,19 +175,25 @@ class HybridRetriever:
         """One version's chunks in reading order."""
         return self.sparse.chunks_of(arxiv_id)
 
-    def retrieve(self, question: str, k: int = 5, scope: Scope | None = None) -> Retrieval:
+    def retrieve(self, question: str, k: int = 5, scope: Scope | None = None, search: str | None = None) -> Retrieval:
         """The ``k`` best papers for ``question``; named arXiv IDs come first.
 
         With a ``scope``, only its versions are searched and returned; a named ID outside it is reported
-        in ``outside_scope`` and not fetched.
+        in ``outside_scope`` and not fetched. With ``search`` (the question translated into the collection's
+        language, assistant/translation.py), both searches look for that instead; named IDs, acronyms and how
+        close the collection comes are still read from ``question``, so the off-topic thresholds keep the
+        meaning they were measured with.
         """
         requested = find_arxiv_ids(question)
         missing = [i for i in requested if not self.versions_of(parse_arxiv_id(i)[1])]
         outside = [i for i in requested if i not in missing and scope is not None and not self._in_scope(i, scope)]
         named = list(dict.fromkeys(parse_arxiv_id(i)[1] for i in requested if i not in missing + outside))
 
-        dense = self._dense(question, scope) if self.mode in ("hybrid", "dense") else []
-        sparse = self._sparse(question, scope) if self.mode in ("hybrid", "bm25") else []
+        searched = search or question
+        dense = self._dense(searched, scope) if self.mode in ("hybrid", "dense") else []
+        sparse = self._sparse(searched, scope) if self.mode in ("hybrid", "bm25") else []
+        firsts = {ranked[0].base_id for ranked in (group_by_paper(dense), group_by_paper(sparse)) if ranked}
+        languages = Counter(c.metadata.get("language", "") for c in dense)
         fused: dict[str, float] = {}
         chunk_rank: dict[str, float] = {}
         by_paper: dict[str, dict[str, StoredChunk]] = {}
@@ -212,11 +224,13 @@ class HybridRetriever:
         acronyms = list(dict.fromkeys(_ACRONYM_RE.findall(question)))
         known = self.sparse.document_frequencies([a.lower() for a in acronyms])[1]
         acronyms = [a for a in acronyms if a.lower() in known]
-        if scope is not None:  # how close the collection comes, for the off-topic check: one chunk each
+        if scope is not None or search:  # how close the collection comes, for the off-topic check: one chunk each
             dense = self._nearest(question, n=1) if self.mode in ("hybrid", "dense") else []
             sparse = self.sparse.search(query_terms(question), 1) if self.mode in ("hybrid", "bm25") else []
         return Retrieval(papers, requested, missing, outside, dense_top=dense[0].score if dense else 0.0,
-                         bm25_top=sparse[0].score if sparse else 0.0, known_acronyms=acronyms)
+                         bm25_top=sparse[0].score if sparse else 0.0, known_acronyms=acronyms,
+                         channels_agree=len(firsts) < 2,
+                         language=languages.most_common(1)[0][0] if languages else "")
 
     def _in_scope(self, arxiv_id: str, scope: Scope) -> bool:
         """A named versioned ID must be in scope; a named base ID needs one of its versions there."""

@@ -99,6 +99,12 @@ class Settings(IndexSettings):
     top two: "no such paper"). Chosen on the development and read sets (in the doubtful band, absent topics scored
     0.17-0.69, the papers sought 0.73-0.97)."""
 
+    search_translation: bool = True
+    """When dense search and BM25 rank different papers first for a question in another language than most of
+    the papers found, the bundled model translates it (about 1.6 s on 2 cores) and both search the translation
+    ("Searching in the collection's language" in docs/performance.md). Off: retrieval never waits for the model.
+    Other backends never translate."""
+
     max_question_chars: int = 2000
     """A longer question is cut (and told so); so is each message of the history, and the question rewritten
     from it never exceeds this either: every text that reaches the embedder, BM25 and the prompt is bounded."""

@@ -2,7 +2,7 @@
 
 For each question the runner streams the answer (so a question that runs past
 its timeout is stopped between tokens), then retrieves again for the ranking
-metrics: ``assistant.retriever.retrieve(answer.standalone_question, k=10)``,
+metrics: ``assistant.retriever.retrieve(answer.standalone_question, k=10, search=answer.searched_as)``,
 the same hybrid retrieval the answer used but ten papers deep, where the
 answer's own sources hold only ``top_k`` (4). A crash or a timeout is
 recorded as that question's failure and the run goes on.
@@ -30,7 +30,8 @@ from evals.judges import SupportJudge, judge_agreement, load_support_pairs
 from evals.questions import names_id
 
 RETRIEVAL_DEPTH = 10
-RETRIEVAL_SOURCE = f"assistant.retriever.retrieve(answer.standalone_question, k={RETRIEVAL_DEPTH})"
+RETRIEVAL_SOURCE = (f"assistant.retriever.retrieve(answer.standalone_question, k={RETRIEVAL_DEPTH}, "
+                    "search=answer.searched_as)")
 
 
 class QuestionTimeout(Exception):
@@ -66,7 +67,8 @@ def score_question(assistant, question: dict, judge: SupportJudge, collection: s
         answer = answer_within(assistant, question["question"], question.get("history") or [], timeout)
         record["answer"] = answer.as_json()
         if question["expected_ids"]:
-            retrieval = assistant.retriever.retrieve(answer.standalone_question, k=RETRIEVAL_DEPTH)
+            retrieval = assistant.retriever.retrieve(answer.standalone_question, k=RETRIEVAL_DEPTH,
+                                                     search=answer.searched_as)
             record["retrieved"] = [p.base_id for p in retrieval.papers]
         record["sentences"], record["metrics"] = _score_answer(answer, question, record["retrieved"], judge,
                                                                collection)
