@@ -368,7 +368,7 @@ def seeks_a_paper(question: str) -> bool:
 # "that" points back after a preposition or a verb ("the cost of that compression", "Does that …", "What about
 # that?"), not after a noun ("Is there a paper that uses …?", seen making a new question a follow-up).
 _FOLLOW_UP_RE = re.compile(
-    r"\b(it|its|they|their|them|this|these|those|both|the paper|the method|the model|the authors|"
+    r"\b(it|its|they|their|them|this|these|those|both(?![^?？.]*\band\b)|the paper|the method|the model|the authors|"
     r"the (?:two|three|former|latter|first|second|other|same|system|approach|work|study|framework|dataset|benchmark))\b"
     r"|\b(?:of|about|in|on|for|from|with|by|to|at|than|does|did|do|is|was|are|were|use|uses|used|and|or)\s+that\b"
     r"|^\s*that\b|\bthat\s*[?？.!]?\s*$"

@@ -472,6 +472,8 @@ _ON_XY = [{"role": "user", "content": "How much speech was XY-Tokenizer trained 
     # "its" after a name the chat has not had is that name's (seen: rewritten with the previous question)
     ("Which platforms did TuneGenie take its listening data from?", False), ("What about its licence?", True),
     ("How does OpusLM compare with it?", True), ("OpusLM 的参数量是多少？其训练数据有多少？", False),
+    # "both … and" joins two things of the question (seen answered from the previous question's papers)
+    ("Which paper trains a codec that keeps both meaning and sound quality at low bitrates?", False),
 ])
 def test_a_short_question_naming_something_new_starts_a_new_topic(question, follows):
     # Seen in a chat of my own: after a question on XY-Tokenizer, "OpusLM 的参数量是多少？" (15 characters, so
