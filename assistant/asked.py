@@ -153,7 +153,7 @@ _BETWEEN = r"(?:(?!(?:papers?|works?|stud(?:y|ies)|articles?|do|does|did|is|are|
 _ASKS_COMPONENT_RE = re.compile(
     rf"\b(?:which|what)\s+(?:specific\s+|particular\s+|exact\s+|underlying\s+)?{_BETWEEN}(?:llms?|(?:large\s+)?"
     r"language\s+models?|engines?|codecs?|vocoders?|backbones?)\b|"
-    r"(?:哪个|哪些|哪款|哪种|(?<!为)什么)[\u3400-\u9fffA-Za-z]{0,4}?(?:大语言模型|大模型|语言模型|LLM|TTS|声码器|底座|骨干)",
+    r"(?:哪个|哪些|哪款|哪种|(?<!为)什么)\s*[\u3400-\u9fffA-Za-z]{0,4}?\s*(?:大语言模型|大模型|语言模型|LLM|TTS|声码器|底座|骨干)",
     re.IGNORECASE)
 """A question for a component a paper uses (its LLM, its TTS engine), named in a sentence that speaks of one."""
 _ASKS_NAMED_RE = re.compile(
@@ -204,7 +204,7 @@ LANGUAGES: dict[str, str] = {
 English sentence names must be in the Chinese evidence it cites (assistant/citations.py), and is no model's name."""
 # Capitalised words that name no model or dataset: metrics and languages ("improves English WER").
 _NOT_NAMES = GENERIC_TERMS | frozenset(LANGUAGES) | frozenset("""
-    wer cer mos f1 map auc bleu snr pesq
+    wer cer mos f1 map auc bleu snr pesq det eer roc
     ffn mlp cnn rnn dnn lstm gru gan vae moe ctc hmm transformer
     the this these its their our
 """.split())
@@ -214,6 +214,9 @@ _NAME_RE = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]*[A-Z][A-Za-z]*[A-Z0-9][A-Za-
                       r"[A-Z][a-z0-9]*(?=-[A-Z])|"
                       r"(?<=[^\s.!?。！？]\s)[A-Z][a-z]+|(?<=[\u3400-\u9fff（(“])[A-Z][a-z]+)(?:[-.][A-Za-z0-9]+)*")
 _CITATION_RE = re.compile(r"\[?arXiv:[^\]\s]*\]?")
+_DERIVED_RE = re.compile(r"-(?:based|style|like|only|level|aware|free|driven|guided|specific|conditioned)$")
+_ACRONYM_RE = re.compile(r"\b[A-Z][A-Z0-9]{1,9}\b")
+_CAPITALISED_RUN_RE = re.compile(r"[A-Z][a-z]+(?:[-\s]+[A-Z][a-z]+)+")
 
 
 def asks_a_name(question: str) -> bool:
@@ -250,14 +253,28 @@ def names_given(sentences: list[str], question: str) -> list[str]:
 def new_names(text: str, question: str) -> list[str]:
     """The names in ``text`` that the question does not already hold (a name it asks about is no answer)."""
     asked = question.lower()
+    spelled = _spelled_out(text, question)
     names = []
     for name in _NAME_RE.findall(_CITATION_RE.sub(" ", text)):
-        key = name.lower()
+        key = _DERIVED_RE.sub("", name.lower())  # "CTC-based" is CTC's
         if key.rstrip("s") in _NOT_NAMES or key in _NOT_NAMES or key in asked \
-                or all(part in asked for part in re.split(r"[-.]", key) if part):
+                or all(part in asked or part in spelled for part in re.split(r"[-.]", key) if part):
             continue
         names.append(name)
     return list(dict.fromkeys(names))
+
+
+def _spelled_out(text: str, question: str) -> set[str]:
+    """The words of ``text`` that spell out an acronym of the question: "Language-Aware Intermediate Loss" is
+    LAIL's long form, not another name (a summary defines the acronym it is about)."""
+    words: set[str] = set()
+    for run in _CAPITALISED_RUN_RE.findall(text):
+        parts = re.split(r"[-\s]+", run)
+        initials = "".join(part[0] for part in parts)
+        for acronym in set(_ACRONYM_RE.findall(question)):
+            if (start := initials.find(acronym)) >= 0:
+                words.update(part.lower() for part in parts[start:start + len(acronym)])
+    return words
 
 
 _PARTS_RE = re.compile(r"[?？](?=\s*\S)|[,，;；]\s*(?:and\s+)?(?:which|what|who|how|where|when|why|是否|哪|什么|如何|怎么)",

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 
 from assistant.answer import Source
-from assistant.asked import asked_quantity
+from assistant.asked import asked_quantity, asks_a_name, names_given
 from assistant.retrieval import HybridRetriever, PaperResult, Retrieval, tokenize
 from index.chunking import split_sentences
 from index.ids import parse_arxiv_id
@@ -169,7 +169,8 @@ def score_sentences(question: str, chunks: list[StoredChunk], similarities: dict
     """Every sentence of a version's body, best answer to ``question`` first, with its score.
 
     score = 0.45 × question-term coverage (IDF-weighted) + 0.45 × its chunk's dense similarity (min-max within
-    the paper) + 0.25 when it holds the kind of fact asked (a number for "how many", a name for "which dataset").
+    the paper) + 0.25 when it holds the kind of fact asked (a number for "how many", a name for "which dataset":
+    one the question does not hold, and for "which LLM" in a sentence about a model).
     When the question's quantity is of a kind :func:`asked_quantity` knows, a number of that kind gets the 0.25
     and any other number 0.1: asked "参数量是多少", "7B参数" comes before "213K小时语音-文本对".
     """
@@ -177,6 +178,12 @@ def score_sentences(question: str, chunks: list[StoredChunk], similarities: dict
     total = sum(terms.values()) or 1.0
     wants_number, wants_name = bool(QUANTITY_RE.search(question)), bool(NAME_RE.search(question))
     asked = asked_quantity(question)
+    if asks_a_name(question):
+        # "Which lightweight LLM …?": a name new to the question, in a sentence that speaks of an LLM (the
+        # check the answer must pass, assistant/asked.py), not the acronym of the benchmark it is about
+        wants_name, has_name = True, lambda sentence: names_given([sentence], question)
+    else:
+        has_name = HAS_NAME_RE.search
     body = [c for c in chunks if c.metadata["section"] != "paper"]
     sims = [similarities.get(c.id, 0.0) for c in body]
     low, high = min(sims, default=0.0), max(sims, default=0.0)
@@ -187,7 +194,7 @@ def score_sentences(question: str, chunks: list[StoredChunk], similarities: dict
             words = set(tokenize(sentence))
             lexical = sum(w for t, w in terms.items() if t in words) / total
             kind = 0.0
-            if (wants_name and HAS_NAME_RE.search(sentence)) or (asked is not None and asked.stated_in([sentence])):
+            if (wants_name and has_name(sentence)) or (asked is not None and asked.stated_in([sentence])):
                 kind = 0.25
             elif wants_number and HAS_NUMBER_RE.search(sentence):
                 kind = 0.1 if asked is not None else 0.25

@@ -72,6 +72,24 @@ def test_a_model_is_named_in_a_sentence_about_a_model():
     assert not names_given(["将交互定义为LLM通过注意力模块探查编码器表示，而非依赖FFN或CTC。"], question)
 
 
+def test_a_spelled_out_acronym_a_derived_word_or_a_metric_is_no_name():
+    question = "Which specific LLM does FATL use for its auxiliary loss?"
+    # FATL's long form, "CTC-based" (CTC's) and a detection metric (DET) name no LLM (seen: a summary naming no
+    # LLM passed the check on these and was quoted as an answer)
+    assert not names_given(["Proposed a Foo-Aware Token Loss (FATL) that brings large language models (LLMs) "
+                            "into CTC-based ASR, lowering the DET curve of the model."], question)
+    assert names_given(["FATL distils BarLM-3B, a large language model, into CTC-based ASR."], question) == ["BarLM-3B"]
+    assert asks_a_name("FooKWS 合成音频时用的是哪款 TTS 引擎？")  # a space before "TTS"
+
+
+def test_evidence_for_a_name_question_leads_with_the_sentence_that_names_one(extractive):
+    # The MAC benchmark's summary names its small LLM in one sentence; its other sentences hold the benchmark's
+    # own long form, which used to pass for a name (question of my own: dev q175 asks it in English).
+    answer = extractive.ask("MAC 基准用哪个轻量级语言模型来生成欺骗性文本？")
+    assert not answer.abstained and "Llama-3.1-8B" in answer.sources[0].sentences[0]
+    assert "Llama-3.1-8B" in answer.text
+
+
 @pytest.mark.parametrize("question", [
     "Which platforms were FooSet's posts collected from?", "FooSet 的帖子是从哪些社交平台上采集的？",
     "Under what licence is FooSet released?", "Which GPUs was FooNet trained on?", "FooNet 用了哪些显卡训练？",
