@@ -474,6 +474,15 @@ _ON_XY = [{"role": "user", "content": "How much speech was XY-Tokenizer trained 
     ("How does OpusLM compare with it?", True), ("OpusLM 的参数量是多少？其训练数据有多少？", False),
     # "both … and" joins two things of the question (seen answered from the previous question's papers)
     ("Which paper trains a codec that keeps both meaning and sound quality at low bitrates?", False),
+    # what the question describes itself is what its "it", "那篇" refer to (81 first questions of dev and blind
+    # read as follow-ups after an unrelated question before; these are my own)
+    ("Which paper trains a speech codec with two losses, and which dataset did it use?", False),
+    ("For the paper that compresses speech units for phones, how much compute did it save?", False),
+    ("What is FooNet, and which dataset was it trained on?", False),
+    ("那篇用强化学习训练音频推理的论文用了什么奖励？", False), ("用大模型写歌词那篇论文的数据集是什么？", False),
+    ("有没有用大模型给播客做摘要的工作？它用了哪些数据？", False), ("那篇论文的数据集是什么？", True),
+    ("Which dataset did they evaluate it on?", True), ("Which of the two is faster?", True),
+    ("How did the first version describe it?", True), ("那它的数据集呢？", True),
 ])
 def test_a_short_question_naming_something_new_starts_a_new_topic(question, follows):
     # Seen in a chat of my own: after a question on XY-Tokenizer, "OpusLM 的参数量是多少？" (15 characters, so
