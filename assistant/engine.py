@@ -112,13 +112,15 @@ class Assistant:
         language = language or detect_language(question)
         standalone = self.condense(question, self._bounded(history or []))
         retrieval = self.retriever.retrieve(standalone, k=top_k or self.settings.top_k, scope=scope)
+        timings: dict[str, float] = {}
         searched_as = self.translator.search_for(standalone, retrieval) if self.translator else None
         if searched_as:
             # Dense search and BM25 disagree on a question in another language than the papers: search its
             # translation instead (assistant/translation.py).
+            timings["translation"] = _ms(started)
             retrieval = self.retriever.retrieve(standalone, k=top_k or self.settings.top_k, scope=scope,
                                                 search=searched_as)
-        timings = {"retrieval": _ms(started)}
+        timings["retrieval"] = _ms(started)
         dropped: list[SentenceVerdict] = []
 
         def finish(text: str, reason: str | None, sources: list[Source], **extra) -> AnswerDone:

@@ -73,6 +73,7 @@ def test_real_bundled_model_translates_and_the_answer_cites_the_paper_searched_f
     translating, untranslated = local(), local(search_translation=False)
     answer = translating.ask(QUESTION)
     assert answer.searched_as and answer.as_json()["searched_as"] == answer.searched_as
+    assert answer.timings_ms["translation"] < answer.timings_ms["retrieval"]
     assert answer.sources[0].base_id == EXAM_PAPER
     assert not answer.abstained and EXAM_PAPER in {c.arxiv_id.split("v")[0] for c in answer.citations}
     # A question of my own where the translation decides what the model is shown: dense search and BM25
