@@ -26,8 +26,9 @@ from assistant.citations import Citation, normalize_citations, sentence_citation
     strip_citations
 from assistant.answerability import ASKS_NUMBER_RE, answerability, paper_sought, specific_terms
 from assistant.evidence import select_evidence
-from assistant.asked import a_title_answers, asked_quantity, asks_a_name, asks_each, asks_which_work, is_follow_up, is_multi_part, \
-    names_given, names_paper, new_names, seeks_a_paper, switches_to
+from assistant.asked import a_title_answers, asked_quantity, asks_a_name, asks_each, asks_which_work, is_multi_part, \
+    names_given, names_paper, new_names, seeks_a_paper
+from assistant.followup import is_follow_up, switches_to
 from assistant.draft import annotate, drop_repeats, drop_restatements, extractive_answer, is_filler, is_refusal, key_quote, \
     name_the_work, one_title_a_line, quoted_answer, remove_sentence, strip_echo, title_quotes, titles_after_the_first, \
     without_titles

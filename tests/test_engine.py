@@ -446,7 +446,7 @@ def test_english_function_words_do_not_pull_the_one_english_summary_first(extrac
                                       "Which evaluation campaign was the system submitted to?",
                                       "两者哪个用了更多数据？", "Do both release code?"])
 def test_questions_that_point_back_are_follow_ups(question):
-    from assistant.asked import is_follow_up
+    from assistant.followup import is_follow_up
 
     assert is_follow_up(question)
     assert not is_follow_up("Which evaluation campaigns do papers of the collection submit systems to?")
@@ -487,7 +487,7 @@ _ON_XY = [{"role": "user", "content": "How much speech was XY-Tokenizer trained 
 def test_a_short_question_naming_something_new_starts_a_new_topic(question, follows):
     # Seen in a chat of my own: after a question on XY-Tokenizer, "OpusLM 的参数量是多少？" (15 characters, so
     # "too short to stand alone") was rewritten with it and answered from XY-Tokenizer's summary.
-    from assistant.asked import is_follow_up
+    from assistant.followup import is_follow_up
 
     assert is_follow_up(question, _ON_XY) is follows
 
