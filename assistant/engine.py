@@ -30,7 +30,7 @@ from assistant.asked import a_title_answers, asked_quantity, asks_a_name, asks_e
     names_given, names_paper, new_names, seeks_a_paper
 from assistant.followup import is_follow_up, switches_to
 from assistant.draft import annotate, drop_repeats, drop_restatements, extractive_answer, is_filler, is_refusal, key_quote, \
-    name_the_work, one_title_a_line, quoted_answer, remove_sentence, strip_echo, title_quotes, titles_after_the_first, \
+    mend_titles, name_the_work, one_title_a_line, quoted_answer, remove_sentence, strip_echo, title_quotes, titles_after_the_first, \
     without_titles
 from assistant.retrieval import HybridRetriever
 from assistant.scope import Scope, Versions, resolve_scope
@@ -282,7 +282,8 @@ class Assistant:
         sentences that say the question back taken out, titles one a line. Returns the text, the IDs cited
         and the citations rejected (assistant/citations.py)."""
         text, cited, rejected = normalize_citations(strip_echo(raw, sources).strip(), [s.arxiv_id for s in sources])
-        return drop_restatements(one_title_a_line(drop_repeats(text), sources), question, sources), cited, rejected
+        return drop_restatements(one_title_a_line(mend_titles(drop_repeats(text), sources), sources), question,
+                                 sources), cited, rejected
 
     def repair(self, text: str, verdicts: list[SentenceVerdict], sources: list[Source],
                may_quote: bool = True) -> tuple[str, list[SentenceVerdict], list[SentenceVerdict]]:

@@ -429,3 +429,12 @@ def test_a_question_for_languages_needs_a_language_the_summary_names(bundled_ind
     answer = scripted(bundled_index, e5, draft).ask("Which language pairs was PHRASED evaluated on?")
     assert answer.abstained and "Spanish" not in answer.text
     assert answer.text.startswith(prompts.NAME_NOT_STATED["en"])
+
+
+def test_a_title_copied_with_a_garbled_word_is_shown_as_the_title(bundled_index, e5):
+    # Seen from the bundled model: "Weakly" written as "弱弱"; the line passed on the title's other words and was
+    # shown under the real title the engine adds for "哪篇论文…?"
+    title = "Weakly Supervised Data Refinement and Flexible Sequence Compression for Efficient Thai LLM-based ASR"
+    garbled = title.replace("Weakly", "弱弱")
+    answer = scripted(bundled_index, e5, f"[arXiv:2505.22063v1] {garbled}").ask("哪篇论文用大模型做泰语语音识别？")
+    assert not answer.abstained and "弱弱" not in answer.text and answer.text.count(title) == 1
