@@ -7,8 +7,8 @@ the index in PAPERCHAT_DATA_DIR (build it with `paperchat ingest`).
     .venv/bin/python -m bench.answer [--backend local|extractive|openai] [--questions 12] [--out FILE]
     .venv/bin/python -m bench.answer --versus search_translation=false   # one run, the setting off and on
 
-``--versus KEY=VALUE`` asks every question of one run twice, in turn, of the assistant as configured and of
-one with that setting changed, and reports both medians and their ratio (a second load of the same model
+``--versus KEY=VALUE`` asks every question of one run twice, interleaved, of the assistant as configured and
+of one with that setting changed, and reports both medians and their ratio (a second load of the same model
 file: llama.cpp maps the weights once).
 
 ``--backend openai --serve-gguf`` starts llama-cpp-python's OpenAI-compatible
@@ -89,11 +89,14 @@ def main() -> None:
         questions = answer_questions(load_questions(args.dataset), args.questions)
         assistant.ask("warm-up: what does 2506.11091 propose?")
         rows, versus_rows = [], []
-        for q in questions:
-            rows.append(row_of(q, timed_answer(assistant, q["question"])))
-            print(json.dumps(rows[-1], ensure_ascii=False))
-            if other is not None:
-                versus_rows.append(row_of(q, timed_answer(other, q["question"])))
+        # With --versus, each question is asked of the other assistant one question later: asked right after
+        # the same question, its whole prompt would still be in llama.cpp's cache (no prefill at all).
+        for i, q in enumerate(questions + [None]):
+            if q is not None:
+                rows.append(row_of(q, timed_answer(assistant, q["question"])))
+                print(json.dumps(rows[-1], ensure_ascii=False))
+            if other is not None and i > 0:
+                versus_rows.append(row_of(questions[i - 1], timed_answer(other, questions[i - 1]["question"])))
                 print(json.dumps({"versus": args.versus, **versus_rows[-1]}, ensure_ascii=False))
     finally:
         if server is not None:
