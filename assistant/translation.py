@@ -24,15 +24,18 @@ from assistant import prompts
 from assistant.retrieval import Retrieval
 from index.corpus import detect_language
 
+MAX_TRANSLATED_CHARS = 500
+"""The part of a question that is translated: the prompt must fit the model's context (2048 tokens, and a
+Chinese character is about a token), and the embedder reads only the first 512 tokens anyway."""
 MAX_TRANSLATION_TOKENS = 96
-"""Enough for a 2000-character question's key terms; retrieval needs no more than that."""
+"""Enough for the key terms of a long question's translation; retrieval needs no more than that."""
 
 
 class QuestionTranslator:
     """Translates a question for retrieval when the channels disagree, with the given model.
 
-    Translations are remembered per question (a chat asks the same standalone question of the evaluation's
-    second look and of a regenerated answer), up to ``cache_size`` of them.
+    Translations are remembered per question (a question asked again, an answer regenerated), up to
+    ``cache_size`` of them.
     """
 
     def __init__(self, llm: LLM, cache_size: int = 256):
@@ -49,7 +52,7 @@ class QuestionTranslator:
         source, target = detect_language(question), retrieval.language
         if retrieval.channels_agree or retrieval.requested_ids or not target or source == target:
             return None
-        translated = self._translate(question, source, target).strip()
+        translated = self._translate(question[:MAX_TRANSLATED_CHARS], source, target).strip()
         return translated if translated and detect_language(translated) == target else None
 
     def _complete(self, question: str, source: str, target: str) -> str:

@@ -82,3 +82,15 @@ def test_real_bundled_model_translates_and_the_answer_cites_the_paper_searched_f
     assert translating.ask(dance).sources[0].base_id == "2506.10574"
     plain = untranslated.ask(dance)
     assert plain.searched_as is None and "2506.10574" not in [s.base_id for s in plain.sources]
+
+
+def test_a_long_question_is_translated_from_its_beginning(extractive):
+    # Every size a user controls is bounded: the translation prompt must fit the model's context.
+    from assistant.translation import MAX_TRANSLATED_CHARS
+
+    model = ScriptedLLM(reply=TRANSLATED)
+    long_question = QUESTION + " " + "Please explain in detail. " * 80
+    retrieval = extractive.retriever.retrieve(QUESTION)
+    assert QuestionTranslator(model).search_for(long_question, retrieval) == TRANSLATED
+    assert QUESTION in model.prompts[0] and "Please explain in detail. " * 20 not in model.prompts[0]
+    assert len(model.prompts[0]) < MAX_TRANSLATED_CHARS + 300
