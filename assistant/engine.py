@@ -113,15 +113,8 @@ class Assistant:
         language = language or detect_language(question)
         standalone = self.condense(question, self._bounded(history or []))
         retrieval = self.retriever.retrieve(standalone, k=top_k or self.settings.top_k, scope=scope)
-        timings: dict[str, float] = {}
-        searched_as = self.translator.search_for(standalone, retrieval) if self.translator else None
-        if searched_as:
-            # Dense search and BM25 disagree on a question in another language than the papers: search its
-            # translation instead (assistant/translation.py).
-            timings["translation"] = _ms(started)
-            retrieval = self.retriever.retrieve(standalone, k=top_k or self.settings.top_k, scope=scope,
-                                                search=searched_as)
-        timings["retrieval"] = _ms(started)
+        timings = {"retrieval": _ms(started)}
+        searched_as: str | None = None
         dropped: list[SentenceVerdict] = []
 
         def finish(text: str, reason: str | None, sources: list[Source], **extra) -> AnswerDone:
@@ -153,6 +146,15 @@ class Assistant:
             yield TextDelta(text)
             yield finish(f"{text} {closest}", "off_topic", [])
             return
+        searched_as = self.translator.search_for(standalone, retrieval) if self.translator else None
+        if searched_as:
+            # Dense search and BM25 disagree on a question in another language than the papers: search its
+            # translation instead (assistant/translation.py). After the off-topic check, which reads the
+            # question's own scores: an off-topic question never waits for a translation.
+            timings["translation"] = _ms(started)
+            retrieval = self.retriever.retrieve(standalone, k=top_k or self.settings.top_k, scope=scope,
+                                                search=searched_as)
+            timings["retrieval"] = _ms(started)
 
         top = retrieval.papers[0] if retrieval.papers else None
         if top and len(top.versions) > 1 and version_diff.is_comparison(standalone):
