@@ -152,6 +152,7 @@ class Assistant:
             # translation instead (assistant/translation.py). After the off-topic check, which reads the
             # question's own scores: an off-topic question never waits for a translation.
             timings["translation"] = _ms(started)
+            notices.append(prompts.SEARCHED_AS[language].format(search=searched_as))
             retrieval = self.retriever.retrieve(standalone, k=top_k or self.settings.top_k, scope=scope,
                                                 search=searched_as)
             timings["retrieval"] = _ms(started)

@@ -113,6 +113,12 @@ DROPPED = {
     "en": "{count} sentence(s) of the model's answer that the evidence does not support were removed.",
     "zh": "已删除模型回答中 {count} 个没有证据支持的句子。",
 }
+SEARCHED_AS = {
+    "en": "Searched in the papers' language, as: “{search}”",
+    "zh": "已按论文的语言检索：“{search}”",
+}
+"""The question was searched as the model's translation of it (assistant/translation.py): the user sees what
+was searched, so a mistranslation that found the wrong papers can be told from a gap in the collection."""
 EXTRACTIVE_INTRO = {
     "en": "From the paper summaries (quoted as written):",
     "zh": "根据论文摘要：",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant import prompts
 from assistant.engine import Assistant
 from assistant.settings import Settings
 from assistant.translation import QuestionTranslator
@@ -74,6 +75,7 @@ def test_real_bundled_model_translates_and_the_answer_cites_the_paper_searched_f
     answer = translating.ask(QUESTION)
     assert answer.searched_as and answer.as_json()["searched_as"] == answer.searched_as
     assert answer.timings_ms["translation"] < answer.timings_ms["retrieval"]
+    assert prompts.SEARCHED_AS["en"].format(search=answer.searched_as) in answer.notices  # the user sees it
     assert answer.sources[0].base_id == EXAM_PAPER
     assert not answer.abstained and EXAM_PAPER in {c.arxiv_id.split("v")[0] for c in answer.citations}
     # A question of my own where the translation decides what the model is shown: dense search and BM25
@@ -82,6 +84,7 @@ def test_real_bundled_model_translates_and_the_answer_cites_the_paper_searched_f
     assert translating.ask(dance).sources[0].base_id == "2506.10574"
     plain = untranslated.ask(dance)
     assert plain.searched_as is None and "2506.10574" not in [s.base_id for s in plain.sources]
+    assert not any(notice.startswith("Searched") for notice in plain.notices)
 
 
 def test_a_long_question_is_translated_from_its_beginning(extractive):
