@@ -17,15 +17,14 @@ holds, zeroed when the asked kind of fact is missing.
 
 "Is there a paper on X?" is a different question: whether the collection covers
 a topic at all. e5 similarity cannot tell a paper on voice conversion from one
-on speech codecs when both are about speech; :func:`topic_choice` asks the
-bundled model which of the top papers, if any, is the kind of work sought.
+on speech codecs when both are about speech; :func:`topic_match` asks the
+bundled model whether the top paper is the kind of work sought.
 """
 
 from __future__ import annotations
 
 import re
 
-import numpy as np
 from llama_index.core.llms import ChatMessage
 
 from assistant import confidence, prompts
@@ -45,11 +44,9 @@ _VERSION_RE = re.compile(r"v\d+", re.IGNORECASE)
 # A number, or a Chinese numeral with its measure word (三类, 两种): "哪三类" is answered in words.
 _DIGIT_RE = re.compile(HAS_NUMBER_RE.pattern + r"|[一二两三四五六七八九十百千万][个种类项倍次位条]")
 _ID_RE = re.compile(NEW_STYLE_ID)
-TOPIC_SUMMARY_CHARS = 200
-"""Of each paper's summary shown to the topic check: its start says what the paper is about
-(docs/performance.md, "The topic check as a choice")."""
-_LETTERS = "ABCD"
-"""The topic check's choices: the top three papers, then "none of these"."""
+TOPIC_SUMMARY_CHARS = 500
+"""Of the top paper's summary shown to the topic check: its start says what the paper is about. At 200
+characters the check told fewer absent topics from present ones (docs/performance.md, "A topic check")."""
 
 
 def specific_terms(question: str) -> list[str]:
@@ -107,15 +104,12 @@ def _has(text: str, term: str) -> bool:
     return re.search(rf"(?<![a-z0-9]){re.escape(term)}(?:e?s)?(?![a-z0-9])", text) is not None
 
 
-def topic_messages(question: str, papers: list[tuple[str, str]]) -> list[ChatMessage]:
-    """The multiple-choice question of the topic check: the papers (title, summary) as A, B, C, then "none"."""
-    options = [prompts.TOPIC_OPTION.format(letter=letter, title=prompts.sanitize(title),
-                                           summary=prompts.sanitize(" ".join(summary[:TOPIC_SUMMARY_CHARS].split())))
-               for letter, (title, summary) in zip(_LETTERS, papers)]
-    options.append(prompts.TOPIC_NONE.format(letter=_LETTERS[len(papers)]))
+def topic_messages(question: str, title: str, summary: str) -> list[ChatMessage]:
+    """The yes/no question of the topic check."""
     return [ChatMessage(role="system", content=prompts.TOPIC_SYSTEM),
-            ChatMessage(role="user", content=prompts.TOPIC_USER.format(options="\n".join(options),
-                                                                       question=prompts.sanitize(question)))]
+            ChatMessage(role="user", content=prompts.TOPIC_USER.format(
+                title=prompts.sanitize(title), summary=prompts.sanitize(summary[:TOPIC_SUMMARY_CHARS]),
+                question=prompts.sanitize(question)))]
 
 
 def paper_sought(question: str, sources: list[Source], retrieval, retriever, settings, llm) -> tuple[str, bool]:
@@ -126,11 +120,10 @@ def paper_sought(question: str, sources: list[Source], retrieval, retriever, set
     none. Shown the loose matches, the model quotes them as if they answered; asked "Which papers use X?"
     (a broad survey matches loosely too) it is not refused (docs/performance.md, "No such paper"). Just above
     the low-evidence threshold e5 cannot tell a paper on the topic from a neighbour (voice conversion against a
-    speech codec): there ``llm`` (one with ``choice_probabilities``; None: no check) is shown the top three
-    papers and "none of these", and picks. The paper it picks leads the evidence, also when it is not the top
-    one (an LLM writing dance guidance ranks below one writing music prompts). Asked of one paper at a time
-    ("is this the kind of work sought?") it said yes to neighbours: "A topic check" and "The topic check as a
-    choice" in docs/performance.md have the measurements.
+    speech codec): there ``llm`` (one with ``yes_probability``; None: no check) judges the summaries of the top
+    two papers, and the first it accepts is the one sought: when the first is a neighbour, the paper sought is
+    often second (an LLM writing dance guidance ranked below one writing music prompts). "A topic check" in
+    docs/performance.md has the measurements.
     """
     top = sources[0].base_id
     score = confidence.evidence_score(retriever, question, [s.arxiv_id for s in sources])
@@ -141,21 +134,19 @@ def paper_sought(question: str, sources: list[Source], retrieval, retriever, set
         return "", False
     if llm is None or score >= threshold + settings.topic_check_margin:
         return top, False
-    candidates = sources[:len(_LETTERS) - 1]
-    papers = [(source.title, next((c.text for c in retriever.chunks_of(source.arxiv_id)
-                                   if c.metadata["section"] == "paper"), " ".join(source.sentences)))
-              for source in candidates]
-    chances = topic_choice(llm, question, papers)
-    if chances[-1] >= settings.topic_check_max_none:
-        return "", True
-    return candidates[int(np.argmax(chances[:-1]))].base_id, True
+    for source in sources[:2]:
+        summary = next((c.text for c in retriever.chunks_of(source.arxiv_id) if c.metadata["section"] == "paper"),
+                       " ".join(source.sentences))
+        if topic_match(llm, question, source.title, summary) >= settings.topic_check_min_yes:
+            return source.base_id, True
+    return "", True
 
 
-def topic_choice(llm, question: str, papers: list[tuple[str, str]]) -> list[float]:
-    """P(pick) of each paper (title, summary) as the kind of work ``question`` looks for, then P(none of them).
+def topic_match(llm, question: str, title: str, summary: str) -> float:
+    """P(yes) that the paper (title, summary) is the kind of work ``question`` looks for.
 
-    ``llm`` is a model with ``choice_probabilities`` (the bundled one): one prompt evaluation, no decoding,
-    about 3-7 s on 2 cores for a 350-450-token prompt, which is why the engine asks it only when the e5
-    similarity is in doubt.
+    ``llm`` is a model with ``yes_probability`` (the bundled one): one prompt evaluation, no decoding,
+    about 2-4 s on 2 cores for a 250-350-token prompt, which is why the engine asks it only when the
+    e5 similarity is in doubt.
     """
-    return llm.choice_probabilities(topic_messages(question, papers), _LETTERS[:len(papers) + 1])
+    return llm.yes_probability(topic_messages(question, title, summary))

@@ -71,7 +71,7 @@ class Assistant:
         log-probabilities, so the bundled model only, in a context of its own. Made on first use: a context
         takes 1-4 s to create, and most processes never ask such a question in the doubtful band (two threads
         racing here get two handles on the same cached context)."""
-        if not (hasattr(self.llm, "choice_probabilities") and hasattr(self.llm, "sibling")):
+        if not (hasattr(self.llm, "yes_probability") and hasattr(self.llm, "sibling")):
             return None
         return self.judge_llm or self.llm.sibling(JUDGE_CONTEXT)
 

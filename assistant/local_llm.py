@@ -353,26 +353,7 @@ class LocalLlamaLLM(CustomLLM):
         return responses()
 
     def yes_probability(self, prompt_messages: Sequence[ChatMessage]) -> float:
-        """P(yes) / (P(yes) + P(no)) for the first token of the assistant's answer."""
-        logits = self._answer_logits(prompt_messages)
-        yes = logits[self._word_tokens(_YES_WORDS)]
-        no = logits[self._word_tokens(_NO_WORDS)]
-        # Softmax restricted to the yes/no tokens, shifted by the max so exp() can't overflow.
-        shift = max(yes.max(), no.max())
-        p_yes = np.exp(yes - shift).sum()
-        p_no = np.exp(no - shift).sum()
-        return float(p_yes / (p_yes + p_no))
-
-    def choice_probabilities(self, prompt_messages: Sequence[ChatMessage], letters: str) -> list[float]:
-        """The distribution of the answer's first token over ``letters`` ("ABCD"): a multiple-choice answer
-        read from the logits, one probability per letter, summing to 1."""
-        logits = self._answer_logits(prompt_messages)
-        chosen = logits[[self.tokenize(letter)[0] for letter in letters]]  # each capital letter is one token
-        weights = np.exp(chosen - chosen.max())
-        return [float(w) for w in weights / weights.sum()]
-
-    def _answer_logits(self, prompt_messages: Sequence[ChatMessage]) -> np.ndarray:
-        """The logits of the assistant answer's first token.
+        """P(yes) / (P(yes) + P(no)) for the first token of the assistant's answer.
 
         One prompt evaluation and no decoding: the logits of the prompt's last
         position already are the distribution of the answer's first token. They are
@@ -392,13 +373,19 @@ class LocalLlamaLLM(CustomLLM):
             try:
                 next(tokens_gen)
                 logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llama.ctx, -1),
-                                               shape=(llama.n_vocab(),)).copy()
+                                               shape=(llama.n_vocab(),))
+                yes = logits[self._word_tokens(_YES_WORDS)]
+                no = logits[self._word_tokens(_NO_WORDS)]
             finally:
                 tokens_gen.close()
             seconds = time.perf_counter() - start
             self._last_timing = GenerationTiming(prompt_tokens=len(tokens), cached_tokens=cached, completion_tokens=0,
                                                  first_token_seconds=seconds, last_token_seconds=seconds)
-        return logits
+        # Softmax restricted to the yes/no tokens, shifted by the max so exp() can't overflow.
+        shift = max(yes.max(), no.max())
+        p_yes = np.exp(yes - shift).sum()
+        p_no = np.exp(no - shift).sum()
+        return float(p_yes / (p_yes + p_no))
 
     def _format(self, prompt: str, formatted: bool) -> str:
         return prompt if formatted else self.completion_to_prompt(prompt)

@@ -155,12 +155,10 @@ CONDENSE_SYSTEM = (
 )
 CONDENSE_USER = "Chat so far:\n{history}\n\nLast message: {question}\nStandalone question:"
 
-# The topic check (assistant/answerability.py): "Is there a paper on X?" as a choice among the top papers.
-TOPIC_SYSTEM = "You match questions to papers. Answer with one letter."
-TOPIC_USER = ("Papers:\n{options}\n\nQuestion: {question}\n"
-              "Which paper is the kind of work the question is looking for? Answer with one letter.")
-TOPIC_OPTION = "{letter}. {title}: {summary}"
-TOPIC_NONE = "{letter}. None of these papers"
+# The topic check (assistant/answerability.py): "Is there a paper on X?" against the top paper's summary.
+TOPIC_SYSTEM = "You decide whether a paper matches what a question is looking for. Answer only yes or no."
+TOPIC_USER = ("Paper: {title}\n{summary}\n\nQuestion: {question}\n"
+              "Is this paper the kind of work the question is looking for? Answer yes or no.")
 
 # The support judge (assistant/support.py): the evidence goes before the claim, so sentences of one answer
 # citing the same paper share the prompt prefix, which llama.cpp then evaluates only once.

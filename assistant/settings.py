@@ -90,15 +90,14 @@ class Settings(IndexSettings):
 
     topic_check_margin: float = 0.02
     """"Is there a paper on X?" whose best source scores below the low-evidence threshold is answered "no such
-    paper"; up to this much above it, e5 is in doubt and the bundled model picks which of the top three papers, if
-    any, is on the topic (``topic_check_max_none``); the one it picks leads the evidence. Only there: the
-    judgement costs 3-7 s before the first token ("A topic check" in docs/performance.md). 0 turns it off;
+    paper"; up to this much above it, e5 is in doubt and the bundled model decides whether the top paper, or else the
+    second, is on the topic (``topic_check_min_yes``); the one it accepts leads the evidence. Only there: each
+    judgement costs 2-4 s before the first token ("A topic check" in docs/performance.md). 0 turns it off;
     backends without log-probabilities never run it."""
-    topic_check_max_none: float = 0.157
-    """The model's probability of "none of these papers", at or above which the topic check answers "no such
-    paper". Chosen on the seek-a-paper questions of the development and read sets: in the doubtful band, absent
-    topics scored 0.158-0.253, the papers sought (ranked in the top three) 0.079-0.155 ("The topic check as a
-    choice" in docs/performance.md)."""
+    topic_check_min_yes: float = 0.65
+    """The model's P(yes) that a paper is the kind of work asked about, below which it is not (for both of the
+    top two: "no such paper"). Chosen on the development and read sets (in the doubtful band, absent topics scored
+    0.17-0.69, the papers sought 0.73-0.97)."""
 
     search_translation: bool = True
     """When dense search and BM25 rank different papers first for a question in another language than most of

@@ -22,7 +22,7 @@ from assistant.local_llm import (
     bundled_model_path,
     chatml_prompt,
 )
-from assistant.answerability import topic_choice
+from assistant.answerability import topic_match
 from assistant.settings import Settings
 from index.errors import UserError
 
@@ -262,35 +262,20 @@ def test_yes_probability_separates_supported_from_contradicted_claims(llm):
     assert llm.last_timing.completion_tokens == 0
 
 
-# Made-up papers: a voice-conversion paper and neighbours that are also about speakers' speech.
+# Made-up papers: a voice-conversion paper and a neighbour that is also about speakers' speech.
 VOICE_CONVERSION = ("FooVC: Zero-Shot Voice Conversion with Disentangled Speaker Embeddings",
                     "总结：提出FooVC，一种零样本声音转换方法，把源说话人的语音转换成目标说话人的音色，同时保留语言内容。"
                     " 提出解耦的说话人嵌入；在跨语言声音转换上超过基线。")
 SPEECH_CODEC = ("BarCodec: A Low-Bitrate Neural Speech Codec for Speech Language Models",
                 "总结：提出BarCodec，一种低码率神经语音编解码器，在1kbps下兼顾语义与声学信息，用于语音大模型的离散标记。"
                 " 提出多阶段训练；在重建质量上超过基线。")
-EXPRESSIVE_TTS = ("BazTTS: Emotion-Controllable Speech Synthesis with LLM Prompts",
-                  "总结：提出BazTTS，用大语言模型生成的文本提示控制合成语音的情感与语速，在情感相似度上超过基线。")
-CHILD_ASR = ("QuxASR: Prompting Whisper for Children's Speech Recognition",
-             "总结：研究用提示词让Whisper适应儿童语音识别，在儿童朗读数据上降低词错误率。")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("question", ["有没有做声音转换（把一个人的嗓音变成另一个人的）的论文？",
                                       "Is there a paper on voice conversion, turning one speaker's voice into another's?"])
-def test_topic_check_picks_the_paper_sought_among_neighbours(llm, question):
-    """e5 scores these papers alike for this question; the model, shown them as choices, picks the one sought,
-    in second place, and "none of these" stays below the threshold."""
-    chances = topic_choice(llm, question, [SPEECH_CODEC, VOICE_CONVERSION, EXPRESSIVE_TTS])
-    assert len(chances) == 4 and abs(sum(chances) - 1) < 1e-6
-    assert max(chances[:-1]) == chances[1]
-    assert chances[-1] < Settings().topic_check_max_none
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("question", ["有没有关于说话人日志（speaker diarization）的论文？",
-                                      "Is there a paper on detecting whether a speaker is lying from their voice?"])
-def test_topic_check_says_none_when_no_paper_is_on_the_topic(llm, question):
-    """Neighbours on speech, none about the topic asked: "none of these" reaches the threshold."""
-    chances = topic_choice(llm, question, [SPEECH_CODEC, EXPRESSIVE_TTS, CHILD_ASR])
-    assert chances[-1] >= Settings().topic_check_max_none
+def test_topic_check_tells_the_paper_sought_from_a_neighbour(llm, question):
+    """e5 scores both papers alike for this question; the model, asked whether each is the kind of work sought,
+    does not (measured 0.94-0.98 against 0.61-0.62)."""
+    threshold = Settings().topic_check_min_yes
+    assert topic_match(llm, question, *VOICE_CONVERSION) >= threshold > topic_match(llm, question, *SPEECH_CODEC)
