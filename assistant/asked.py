@@ -76,6 +76,10 @@ _METRICS: dict[str, str] = {
 }
 _CONTEXT_RE = re.compile(r"\s*\([^()]*\)\s*$")
 """The earlier question a follow-up is condensed with ("它有多少个样本？ (Is there …?; 2506.01234v1)")."""
+_REDUCTION_RE = re.compile(r"压缩|减少|削减|剪枝|剪掉|砍掉|省下|\b(?:reduc|cut|prun|compress|remov|shr[iu]nk|sav)", re.IGNORECASE)
+"""A question about parameters cut ("它压缩了多少参数？", "How many parameters does pruning remove?")."""
+_SHARE_OF_PARAMETERS = (r"\d[\d.]*\s*%[^，。；,;]{0,8}?(?:参数|parameters?\b)|"
+                        r"(?:参数|parameters?\b)[^，。；,;]{0,12}?\d[\d.]*\s*%")
 _RANK_RE = re.compile(r"第几|排名第?几|what (?:place|rank)|which place|ranked", re.IGNORECASE)
 
 
@@ -98,6 +102,14 @@ def _near(number: str, words: str, gap: int) -> re.Pattern[str]:
 def asked_quantity(question: str) -> AskedQuantity | None:
     """The quantity ``question`` asks for, when it is of a kind this module knows; else None."""
     question = _CONTEXT_RE.sub("", question)
+    asked = _asked_quantity(question)
+    if asked is not None and asked.kind == "count:parameters" and _REDUCTION_RE.search(question):
+        # "它压缩了多少参数？" ← "减少高达50%的模型参数": the share cut answers how many were cut (not a model's size)
+        return AskedQuantity(asked.kind, re.compile(f"{asked.pattern.pattern}|{_SHARE_OF_PARAMETERS}", re.IGNORECASE))
+    return asked
+
+
+def _asked_quantity(question: str) -> AskedQuantity | None:
     if _RANK_RE.search(question):
         return AskedQuantity("rank", re.compile(r"第\s*[\d一二三四五六七八九十]+|(?:ranked|placed?)\s+\S*\d|\d(?:st|nd|rd|th)\b"))
     for asked, written in _METRICS.items():

@@ -35,6 +35,11 @@ CHILD_QUOTE = "通过提示机制改进Whisper模型，将荷兰儿童朗读的�
     ("FooNet 的码本大小是多少？", "采用8个码本，每个码本大小为1024", "码率为1kbps，相似度0.83"),
     ("How much speech was FooNet trained on?", "采用213K小时语音-文本对进行训练", "模型有1.5B参数，码率为1kbps"),
     ("它用了多少训练数据？", "构建了6,446个文本-音频对", "在3个任务上优于基线"),
+    # parameters cut: a share of them answers (seen in a chat of my own: "它压缩了多少参数？" was refused)
+    ("它压缩了多少参数？", "剪枝后减少了高达40%的模型参数与存储空间", "在3个数据集上超过基线"),
+    ("How many parameters does pruning remove from FooNet?", "FooNet prunes 40% of the parameters", "相似度提升5%"),
+    # a model's size is not answered by a share cut
+    ("FooNet 的参数量是多少？", "FooNet 的模型有1.5B参数", "剪枝后减少了高达40%的模型参数"),
 ])
 def test_a_quantity_is_stated_only_with_what_was_asked_about(question, stated, unstated):
     asked = asked_quantity(question)
