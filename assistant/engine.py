@@ -166,7 +166,7 @@ class Assistant:
         else:
             sources = select_evidence(retrieval, self.retriever, standalone, self.settings.evidence_tokens)
             deltas, framing = None, []
-        sought = None
+        sought, judged = None, False
         if deltas is None and sources and not retrieval.requested_ids and seeks_a_paper(standalone):
             # "Is there a paper on X?": is there, and which is it (assistant/answerability.py)
             sought, judged = paper_sought(standalone, sources, retrieval, self.retriever, self.settings,
@@ -239,8 +239,11 @@ class Assistant:
                 # (a number or a term asked that the evidence holds). Also overruling "Is there a paper on X?"
                 # refusals when the top paper matches closely was tried: on the held-out set it only turned two
                 # right refusals into quotes (docs/performance.md, "No such paper").
-                may_quote = bool(sources) and self.answerable(standalone, sources, retrieval) and bool(
-                    ASKS_NUMBER_RE.search(standalone) or specific_terms(standalone))
+                # Or when the topic check judged the paper leading the evidence to be the one "Is there a paper
+                # on X?" looks for: the model missed what the judge saw ("A topic check below the threshold").
+                asks_terms = bool(ASKS_NUMBER_RE.search(standalone) or specific_terms(standalone))
+                may_quote = bool(sources) and (bool(judged and sought) or
+                                               asks_terms and self.answerable(standalone, sources, retrieval))
             if may_quote:
                 # The model refused or wrote nothing the evidence supports, yet the evidence answers:
                 # quote it, labelled as quoted, rather than refuse.

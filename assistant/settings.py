@@ -89,15 +89,20 @@ class Settings(IndexSettings):
     """The same for a Chinese question (e5 scores Chinese questions higher)."""
 
     topic_check_margin: float = 0.02
-    """"Is there a paper on X?" whose best source scores below the low-evidence threshold is answered "no such
-    paper"; up to this much above it, e5 is in doubt and the bundled model decides whether the top paper, or else the
-    second, is on the topic (``topic_check_min_yes``); the one it accepts leads the evidence. Only there: each
-    judgement costs 2-4 s before the first token ("A topic check" in docs/performance.md). 0 turns it off;
-    backends without log-probabilities never run it."""
-    topic_check_min_yes: float = 0.65
+    """"Is there a paper on X?" whose best source scores from ``topic_check_below`` under the low-evidence
+    threshold to this much above it is one e5 is in doubt about: the bundled model decides whether the top paper, or else
+    the second, is on the topic (``topic_check_min_yes``); the one it accepts leads the evidence. Above, the top
+    paper is the one sought; below, there is no such paper. Only there: each judgement costs 2-4 s before the
+    first token ("A topic check" in docs/performance.md). Both 0 turn it off; backends without
+    log-probabilities never run it (for them the threshold alone decides)."""
+    topic_check_below: float = 0.03
+    """How far under the low-evidence threshold the topic check still runs: a paper asked for in words unlike its
+    summary's scores up to 0.03 under it, as absent topics do, and the model tells them apart ("A topic check
+    below the threshold" in docs/performance.md)."""
+    topic_check_min_yes: float = 0.70
     """The model's P(yes) that a paper is the kind of work asked about, below which it is not (for both of the
-    top two: "no such paper"). Chosen on the development and read sets (in the doubtful band, absent topics scored
-    0.17-0.69, the papers sought 0.73-0.97)."""
+    top two: "no such paper"). Between the absent topics (up to 0.69) and the papers sought (from 0.73) of the
+    development and read sets; 0.65 let two absent topics of fresh questions through."""
 
     search_translation: bool = True
     """When dense search and BM25 rank different papers first for a question in another language than most of

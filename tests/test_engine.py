@@ -359,6 +359,33 @@ def test_real_bundled_model_says_when_no_paper_is_on_a_topic_and_finds_one_ranke
     assert dance.sources[0].arxiv_id == "2506.10574v1"  # it leads the evidence the model was shown
 
 
+@pytest.mark.slow
+def test_real_bundled_model_asks_the_topic_check_a_little_under_the_threshold_and_trusts_it(bundled_index, e5):
+    """A paper asked for in words unlike its summary scores just under the low-evidence threshold, as absent
+    topics do: the model, not e5 alone, decides (both questions measured 0.016-0.019 under it; P(yes) 0.92
+    for the corpus of spontaneous speech, 0.24 for speaker verification, which no paper is on)."""
+    from assistant import confidence, prompts
+
+    settings = Settings(**bundled_index.model_dump(), backend="local",
+                        model_cache_dir=Path(os.environ.get("PAPERCHAT_TEST_MODEL_CACHE", "/root/.cache/paperchat")))
+    assistant = Assistant(settings, store=open_store(settings), embed_model=e5)
+    question = "Which paper collects a big dataset of people talking unscripted?"
+    found = assistant.ask(question)
+    score = confidence.evidence_score(assistant.retriever, question, [s.arxiv_id for s in found.sources])
+    assert score < confidence.low_evidence_threshold(settings, question)  # e5 alone would say "no such paper"
+    assert "topic_check" in found.timings_ms
+    assert not found.abstained and found.sources[0].arxiv_id.startswith("2506.00267")
+    assert any(c.arxiv_id.startswith("2506.00267") for c in found.citations)
+    absent = assistant.ask("Which paper verifies a speaker's identity from a short voice sample?")
+    assert absent.abstained and absent.text.startswith(prompts.NO_SUCH_PAPER["en"])
+    assert "topic_check" in absent.timings_ms
+    # The check accepts the robot-navigation paper (P(yes) 0.79) and the model replies NO_ANSWER all the same:
+    # the paper the judge accepted is quoted, not refused.
+    robot = assistant.ask("Is there a paper on telling a robot where to go using sounds and pictures on a map?")
+    assert "topic_check" in robot.timings_ms
+    assert not robot.abstained and any(c.arxiv_id.startswith("2506.06862") for c in robot.citations)
+
+
 def test_answer_language_can_be_chosen(extractive):
     assert extractive.ask("儿童朗读错误检测", language="en").text.startswith("From the paper summaries")
     assert extractive.ask("儿童朗读错误检测").text.startswith("根据论文摘要")
