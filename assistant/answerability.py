@@ -122,8 +122,9 @@ def paper_sought(question: str, sources: list[Source], retrieval, retriever, set
     the low-evidence threshold e5 cannot tell a paper on the topic from a neighbour (voice conversion against a
     speech codec), nor, a little below it, a paper asked for in other words from an absent topic: there ``llm``
     (one with ``yes_probability``; None: no check) judges the summaries of the top two papers, and the first it
-    accepts is the one sought: when the first is a neighbour, the paper sought is often second (an LLM writing dance guidance ranked below one writing music prompts). "A topic check" in
-    docs/performance.md has the measurements.
+    accepts is the one sought: when the first is a neighbour, the paper sought is often second (an LLM writing
+    dance guidance ranked below one writing music prompts). "A topic check" in docs/performance.md has the
+    measurements.
     """
     top = sources[0].base_id
     score = confidence.evidence_score(retriever, question, [s.arxiv_id for s in sources])

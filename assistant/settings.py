@@ -90,8 +90,8 @@ class Settings(IndexSettings):
 
     topic_check_margin: float = 0.02
     """"Is there a paper on X?" whose best source scores from ``topic_check_below`` under the low-evidence
-    threshold to this much above it is one e5 is in doubt about: the bundled model decides whether the top paper, or else
-    the second, is on the topic (``topic_check_min_yes``); the one it accepts leads the evidence. Above, the top
+    threshold to this much above it is one e5 is in doubt about: the bundled model decides whether the top paper,
+    or else the second, is on the topic (``topic_check_min_yes``); the one it accepts leads the evidence. Above, the top
     paper is the one sought; below, there is no such paper. Only there: each judgement costs 2-4 s before the
     first token ("A topic check" in docs/performance.md). Both 0 turn it off; backends without
     log-probabilities never run it (for them the threshold alone decides)."""
