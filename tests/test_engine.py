@@ -362,8 +362,8 @@ def test_real_bundled_model_says_when_no_paper_is_on_a_topic_and_finds_one_ranke
 @pytest.mark.slow
 def test_real_bundled_model_asks_the_topic_check_a_little_under_the_threshold_and_trusts_it(bundled_index, e5):
     """A paper asked for in words unlike its summary scores just under the low-evidence threshold, as absent
-    topics do: the model, not e5 alone, decides (both questions measured 0.016-0.019 under it; P(yes) 0.92
-    for the corpus of spontaneous speech, 0.24 for speaker verification, which no paper is on)."""
+    topics do: the model, not e5 alone, decides (both questions measured 0.016-0.018 under it; P(yes) 0.92
+    for the corpus of spontaneous speech, 0.38 and 0.44 for speaker diarization, which no paper is on)."""
     from assistant import confidence, prompts
 
     settings = Settings(**bundled_index.model_dump(), backend="local",
@@ -376,8 +376,10 @@ def test_real_bundled_model_asks_the_topic_check_a_little_under_the_threshold_an
     assert "topic_check" in found.timings_ms
     assert not found.abstained and found.sources[0].arxiv_id.startswith("2506.00267")
     assert any(c.arxiv_id.startswith("2506.00267") for c in found.citations)
-    absent = assistant.ask("Which paper verifies a speaker's identity from a short voice sample?")
-    assert absent.abstained and absent.text.startswith(prompts.NO_SUCH_PAPER["en"])
+    # Far enough from the off-topic thresholds (BM25 5.0) to reach the check; an English absent topic this close
+    # to the threshold may be caught as off-topic first (its threshold is 0.017 under the low-evidence one).
+    absent = assistant.ask("有没有论文研究说话人分离（谁在什么时候说话）？")
+    assert absent.abstained and absent.text.startswith(prompts.NO_SUCH_PAPER["zh"])
     assert "topic_check" in absent.timings_ms
     # The check accepts the robot-navigation paper (P(yes) 0.79) and the model replies NO_ANSWER all the same:
     # the paper the judge accepted is quoted, not refused.
