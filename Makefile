@@ -14,12 +14,22 @@ export ANONYMIZED_TELEMETRY := False
 
 install: $(STAMP)
 
+# llama.cpp is compiled for the machine (-march=native) but without Intel AMX: on the Sapphire Rapids
+# virtual machines here its AMX kernels crash the process at the first decode (segfault; llama.cpp
+# issue 20824). The check after the build catches a wheel from pip's cache built without the flags.
+NO_AMX := $(if $(filter x86_64,$(shell uname -m)),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
+HAS_AMX := "import llama_cpp, sys; sys.exit('AMX_INT8 = 1' in llama_cpp.llama_print_system_info().decode())"
+
 # torch first, from the CPU build on local disk: anything else would pull a multi-GB CUDA build.
 # requirements.lock pins every transitive package to the set tested together.
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.0.1
 	$(BIN)/python -m pip install --quiet torch==2.13.0
+	CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" $(BIN)/python -m pip install --quiet -c requirements.lock llama_cpp_python
+	$(BIN)/python -c $(HAS_AMX) || CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" $(BIN)/python -m pip install --quiet \
+		--no-cache-dir --force-reinstall --no-deps -c requirements.lock llama_cpp_python
+	$(BIN)/python -c $(HAS_AMX) || (echo "llama_cpp_python was built with AMX kernels, which crash here" && exit 1)
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test,bench]'
 	touch $(STAMP)
 
