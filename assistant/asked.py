@@ -382,7 +382,13 @@ _SEEKS_PAPER_RE = re.compile(
     r"\bare there (?:any )?(?:papers?|works?|stud(?:y|ies)|research|articles?)\b|"
     r"\b(?:any|a) (?:papers?|works?|stud(?:y|ies)|research) (?:on|about|that|which|using|in)\b|"
     r"\bwhich (?:paper|work|study|article)\b(?!s)|\bhas anyone\b|"
-    r"(?:有没有|是否有|有无)[^？?]*(?:论文|研究|工作|文章)|哪篇",
+    r"(?:有没有|是否有|有无)[^？?]*(?:论文|研究|工作|文章)|哪篇|"
+    # Asked first thing, a dataset, a model or a method stands for the paper that made it ("Is there a dataset
+    # of …?", "有没有…的数据集？"); later in a question it is a fact of a paper ("X 有没有开源模型？").
+    r"^\W*(?:is there )?anything (?:on|about)\b|"
+    r"^\W*(?:is|are) there (?:a|an|any)\b[^?？]*\b(?:datasets?|corpus|corpora|benchmarks?|models?|methods?|systems?"
+    r"|tools?|surveys?)\b|"
+    r"^\W*(?:请问)?(?:有没有|是否有|有无)[^？?]*(?:数据集|语料|基准|模型|方法|系统|综述)",
     re.IGNORECASE)
 
 

@@ -113,7 +113,8 @@ def annotate(text: str, verdicts: list[SentenceVerdict]) -> str:
     return text
 
 
-def quoted_answer(sources: list[Source], language: str, question: str = "", each: int = 1) -> str:
+def quoted_answer(sources: list[Source], language: str, question: str = "", each: int = 1,
+                  intro: dict[str, str] = prompts.QUOTED_INTRO) -> str:
     """The top paper's two sentences that best answer the question, quoted with its title and ID; with ``each``
     above 1 ("它们各自用了什么方法？" about the papers just listed), the best sentence of the next papers too.
 
@@ -127,7 +128,7 @@ def quoted_answer(sources: list[Source], language: str, question: str = "", each
     numbered = [s for s in sentences[2:] if HAS_NUMBER_RE.search(s)]
     if QUANTITY_RE.search(question) and numbered and not any(HAS_NUMBER_RE.search(s) for s in chosen):
         chosen = chosen[:1] + numbered[:1]
-    lines = [prompts.QUOTED_INTRO[language]]
+    lines = [intro[language]]
     lines += [f"- {top.title}: “{sentence}” [arXiv:{top.arxiv_id}]" if not n else f"- “{sentence}” [arXiv:{top.arxiv_id}]"
               for n, sentence in enumerate(chosen)]
     lines += [f"- {other.title}: “{first}” [arXiv:{other.arxiv_id}]"

@@ -24,7 +24,8 @@ from assistant.answer import Answer, AnswerDone, SentenceVerdict, Source, Source
 from assistant.backends import backend_location, load_llm
 from assistant.citations import Citation, normalize_citations, sentence_citations, split_answer_sentences, \
     strip_citations
-from assistant.answerability import ASKS_NUMBER_RE, answerability, paper_sought, specific_terms
+from assistant.answerability import (ASKS_NUMBER_RE, EXTRA_PAPER_MIN_YES, answerability, judged_sought, on_topic,
+                                     paper_sought, specific_terms)
 from assistant.evidence import select_evidence
 from assistant.asked import a_title_answers, asked_quantity, asks_a_name, asks_each, asks_which_work, is_multi_part, \
     names_given, names_paper, new_names, seeks_a_paper
@@ -74,6 +75,12 @@ class Assistant:
         if not (hasattr(self.llm, "yes_probability") and hasattr(self.llm, "sibling")):
             return None
         return self.judge_llm or self.llm.sibling(JUDGE_CONTEXT)
+
+    @property
+    def topic_checks(self) -> bool:
+        """Can the topic check be asked? A model with log-probabilities, and the setting not 0."""
+        return (self.settings.topic_check_margin > 0 or self.settings.topic_check_below > 0) \
+            and self.topic_llm is not None
 
     @functools.cached_property
     def translator(self) -> QuestionTranslator | None:
@@ -223,6 +230,8 @@ class Assistant:
             verdicts = self.verify(text, sources, framing)
             off = self.off_question_titles(standalone, verdicts)
             after_first = titles_after_the_first(standalone, [v for v in verdicts if v not in off])
+            after_first += self.off_topic_papers(standalone, sought, sources,
+                                                 [v for v in verdicts if v not in off + after_first])
             for verdict in off + after_first:
                 text = remove_sentence(text, verdict.text)
             verdicts = [v for v in verdicts if v not in off + after_first]
@@ -241,6 +250,15 @@ class Assistant:
                 # right refusals into quotes (docs/performance.md, "No such paper").
                 # Or when the topic check judged the paper leading the evidence to be the one "Is there a paper
                 # on X?" looks for: the model missed what the judge saw ("A topic check below the threshold").
+                # And when e5 alone accepted the paper and the model refused, the judge settles it: only its
+                # acceptance is trusted, never e5's ("The judge when the model refuses").
+                if sought and not judged and self.topic_checks:
+                    sought, judged = judged_sought(standalone, sources, self.retriever, self.settings,
+                                                   self.topic_llm), True
+                    timings["topic_check"] = _ms(started)
+                    if sought and sought != sources[0].base_id:
+                        retrieval.lead_with(sought)
+                        sources = select_evidence(retrieval, self.retriever, standalone, self.settings.evidence_tokens)
                 asks_terms = bool(ASKS_NUMBER_RE.search(standalone) or specific_terms(standalone))
                 may_quote = bool(sources) and (bool(judged and sought) or
                                                asks_terms and self.answerable(standalone, sources, retrieval))
@@ -248,14 +266,17 @@ class Assistant:
                 # The model refused or wrote nothing the evidence supports, yet the evidence answers:
                 # quote it, labelled as quoted, rather than refuse.
                 # "它们各自…" about the papers just listed: each of them, not only the first.
+                # Said why: a sentence failed the check, or the model refused or wrote only what does not answer.
+                failed = any(not v.supported for v in verdicts + dropped)
+                intro = prompts.QUOTED_INTRO if failed else prompts.QUOTED_INTRO_REFUSED
                 named = [s for s in sources if any(i.startswith(s.base_id) for i in retrieval.requested_ids)]
                 if asks_each(question) and len(named) > 1:
                     text = quoted_answer(named + [s for s in sources if s not in named], language, standalone,
-                                         min(len(named), 4))
+                                         min(len(named), 4), intro)
                 else:
-                    text = quoted_answer(sources, language, standalone)
+                    text = quoted_answer(sources, language, standalone, intro=intro)
                 notices[:] = [n for n in notices if n != prompts.DROPPED[language].format(count=len(dropped))]
-                verdicts = self.verify(text, sources, [prompts.QUOTED_INTRO[language]])
+                verdicts = self.verify(text, sources, [intro[language]])
                 cited = list(dict.fromkeys(c for v in verdicts for c in v.citations))
                 yield finish(text, None, sources, rejected_citations=rejected, sentences=verdicts, quoted=True,
                              citations=[Citation.of(c, supported=True) for c in cited])
@@ -409,6 +430,24 @@ class Assistant:
                                                + [c.text for c in chunks]).casefold()
         return [v for v in verdicts if v.method == "title" and v.citations
                 and not any(t in texts[c] for c in v.citations for t in terms)]
+
+    def off_topic_papers(self, question: str, sought: str | None, sources: list[Source],
+                         verdicts: list[SentenceVerdict]) -> list[SentenceVerdict]:
+        """Sentences about other papers than the one "Is there a paper on X?" found, which the topic check
+        rejects.
+
+        Seen on fresh questions: "有没有用语音大模型给学英语的人的口语自动打分的研究？" found the L2 grading paper,
+        and the model listed three other papers' lines of the evidence ("[arXiv:…] <title> <sentence>…"), true
+        and beside the point. "有没有用大模型做音乐生成的论文？" is answered by several papers (Chinese does not
+        mark the plural): each other paper cited is judged, and those the check is not sure of are left out.
+        """
+        if not sought or not self.topic_checks:
+            return []
+        by_id = {s.arxiv_id: s for s in sources}
+        others = {c for v in verdicts for c in v.citations if not c.startswith(sought) and c in by_id}
+        rejected = {c for c in others if not on_topic(question, by_id[c], self.retriever, self.settings, self.topic_llm,
+                                                      EXTRA_PAPER_MIN_YES)}
+        return [v for v in verdicts if v.citations and set(v.citations) <= rejected]
 
     @staticmethod
     def _attribute(sentence: str, claim: str, sources: list[Source], judge: CascadeJudge) -> SentenceVerdict:

@@ -201,6 +201,14 @@ def test_a_title_with_a_question_mark_is_still_only_a_title(bundled_index, e5):
     ("哪些论文用到了 FooNet？", False),
     ("What does FooNet propose?", False),
     ("Which dataset did FooNet train on?", False),
+    # A dataset, a model or a method asked for first thing stands for the paper that made it; later in the
+    # question it is a fact of a paper.
+    ("Is there a dataset of foo recordings?", True),
+    ("anything on foo detection?", True),
+    ("有没有专门收集 Foo 语音的数据集？", True),
+    ("FooNet 有没有开源模型？", False),
+    ("Does FooNet release a dataset?", False),
+    ("那篇有没有公开数据集？", False),
 ])
 def test_questions_that_ask_whether_a_paper_exists(question, seeks):
     assert seeks_a_paper(question) is seeks

@@ -388,6 +388,27 @@ def test_real_bundled_model_asks_the_topic_check_a_little_under_the_threshold_an
     assert not robot.abstained and any(c.arxiv_id.startswith("2506.06862") for c in robot.citations)
 
 
+@pytest.mark.slow
+def test_real_bundled_model_the_topic_check_settles_refusals_and_other_papers(bundled_index, e5):
+    """Three questions of mine that the engine answered wrongly before: a paper e5 found and the model refused
+    (quoted now, as the judge accepts it), other papers listed beside the one found (left out when the judge is
+    not sure of them), and "anything on X?" for a topic no paper covers (once quoted from a loose match)."""
+    from assistant import prompts
+
+    settings = Settings(**bundled_index.model_dump(), backend="local",
+                        model_cache_dir=Path(os.environ.get("PAPERCHAT_TEST_MODEL_CACHE", "/root/.cache/paperchat")))
+    assistant = Assistant(settings, store=open_store(settings), embed_model=e5)
+    playlists = assistant.ask("any paper that looks at your playlists to work out what music you like and then "
+                              "writes prompts for an AI song maker?")
+    assert not playlists.abstained and playlists.quoted and "topic_check" in playlists.timings_ms
+    assert playlists.text.startswith(prompts.QUOTED_INTRO_REFUSED["en"])  # the model refused; nothing failed
+    assert {c.arxiv_id for c in playlists.citations} == {"2506.12083v1"}
+    oral = assistant.ask("有没有用语音大模型给学英语的人的口语自动打分的研究？")
+    assert not oral.abstained and {c.arxiv_id for c in oral.citations} == {"2505.21148v1"}
+    birds = assistant.ask("anything on recognizing bird calls?")
+    assert birds.abstained and birds.text.startswith(prompts.NO_SUCH_PAPER["en"])
+
+
 def test_answer_language_can_be_chosen(extractive):
     assert extractive.ask("儿童朗读错误检测", language="en").text.startswith("From the paper summaries")
     assert extractive.ask("儿童朗读错误检测").text.startswith("根据论文摘要")
