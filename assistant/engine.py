@@ -244,21 +244,24 @@ class Assistant:
         titles = {s.arxiv_id: s.title for s in sources}
         if not any(v.supported and _answers(v, standalone, titles) for v in verdicts):
             reason = "no_answer" if prompts.NO_ANSWER in raw else "unsupported"
+            if sought and not judged and self.topic_checks:
+                # "Is there a paper on X?" whose paper e5 alone accepted, and the model wrote nothing that
+                # answers: the judge settles it, and only its acceptance is quoted, never e5's ("The judge when
+                # the model refuses" in docs/performance.md). Without it, a question whose paper retrieval
+                # missed got a neighbour quoted.
+                sought, judged = judged_sought(standalone, sources, self.retriever, self.settings,
+                                               self.topic_llm), True
+                timings["topic_check"] = _ms(started)
+                if sought and sought != sources[0].base_id:
+                    retrieval.lead_with(sought)
+                    sources = select_evidence(retrieval, self.retriever, standalone, self.settings.evidence_tokens)
+                may_quote = bool(sought)
             if may_quote is None:  # the model refused: overruled only on positive signs the evidence answers
                 # (a number or a term asked that the evidence holds). Also overruling "Is there a paper on X?"
                 # refusals when the top paper matches closely was tried: on the held-out set it only turned two
                 # right refusals into quotes (docs/performance.md, "No such paper").
                 # Or when the topic check judged the paper leading the evidence to be the one "Is there a paper
                 # on X?" looks for: the model missed what the judge saw ("A topic check below the threshold").
-                # And when e5 alone accepted the paper and the model refused, the judge settles it: only its
-                # acceptance is trusted, never e5's ("The judge when the model refuses").
-                if sought and not judged and self.topic_checks:
-                    sought, judged = judged_sought(standalone, sources, self.retriever, self.settings,
-                                                   self.topic_llm), True
-                    timings["topic_check"] = _ms(started)
-                    if sought and sought != sources[0].base_id:
-                        retrieval.lead_with(sought)
-                        sources = select_evidence(retrieval, self.retriever, standalone, self.settings.evidence_tokens)
                 asks_terms = bool(ASKS_NUMBER_RE.search(standalone) or specific_terms(standalone))
                 may_quote = bool(sources) and (bool(judged and sought) or
                                                asks_terms and self.answerable(standalone, sources, retrieval))
@@ -281,7 +284,10 @@ class Assistant:
                 yield finish(text, None, sources, rejected_citations=rejected, sentences=verdicts, quoted=True,
                              citations=[Citation.of(c, supported=True) for c in cited])
                 return
-            opening = prompts.UNSUPPORTED if reason == "unsupported" else prompts.ABSTAIN
+            if sought == "":  # the judge found no paper on the topic among the top two
+                reason, opening = "no_answer", prompts.NO_SUCH_PAPER
+            else:
+                opening = prompts.UNSUPPORTED if reason == "unsupported" else prompts.ABSTAIN
             yield finish(self._abstention(sources, language, opening), reason, sources,
                          rejected_citations=rejected, sentences=verdicts)
             return
