@@ -146,8 +146,9 @@ def paper_sought(question: str, sources: list[Source], retrieval, retriever, set
 def judged_sought(question: str, sources: list[Source], retriever, settings, llm) -> str:
     """The first of the top two papers that the topic check accepts as the one sought, or "".
 
-    Also asked when e5 alone accepted the top paper and the model then refused: the judge settles which of
-    the two was right ("The judge when the model refuses" in docs/performance.md).
+    Also asked when e5 alone accepted the top paper and the model's answer was left with nothing that answers
+    (a refusal, or sentences about other papers): the judge settles it ("The judge when the model refuses" in
+    docs/performance.md).
     """
     return next((source.base_id for source in sources[:2] if on_topic(question, source, retriever, settings, llm)), "")
 
@@ -164,8 +165,8 @@ EXTRA_PAPER_MIN_YES = 0.85
 """The topic check's bar for a paper cited beside the one "Is there a paper on X?" found. Higher than for the
 paper sought: an extra paper adds little when right and misleads when wrong, and the 1.5B judge gives wrong ones
 up to 0.74. Seen: "有没有用大模型做音乐生成的论文？" 0.90-0.99 for each music-generation paper; "…给学英语的人的口语
-自动打分的研究？" 0.71 for a paper on the naturalness of generated speech (docs/performance.md, "Other papers
-beside the one sought")."""
+自动打分的研究？" 0.71 for a paper on the naturalness of generated speech (docs/performance.md, "The judge when
+the model refuses; other papers beside the one sought")."""
 
 
 def topic_match(llm, question: str, title: str, summary: str) -> float:

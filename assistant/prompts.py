@@ -111,8 +111,9 @@ QUOTED_INTRO_REFUSED = {
     "en": "Quoted from the summary that best matches the question (the model's reply did not answer from it):",
     "zh": "以下引自与问题最相关的论文摘要原文（模型的回复没有据此作答）：",
 }
-"""The model refused or only said the question back, and the evidence holds what was asked (or the topic check
-accepted the paper sought): nothing it wrote failed the check, so :data:`QUOTED_INTRO` would misstate why."""
+"""The model refused, said the question back or wrote only about other papers, and the evidence holds what was
+asked (or the topic check accepted the paper sought): nothing it wrote failed the check, so :data:`QUOTED_INTRO`
+would misstate why."""
 QUOTE_MARK = {"en": "(quoted)", "zh": "（原文）"}
 """Labels a sentence that replaced a model sentence the evidence did not support with the evidence it restated."""
 DROPPED = {
