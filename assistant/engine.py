@@ -180,10 +180,7 @@ class Assistant:
                                           self.topic_llm)
             if judged:
                 timings["topic_check"] = _ms(started)
-            if sought and sought != sources[0].base_id:
-                # The topic check passed over the top paper for the next one: that one leads the evidence.
-                retrieval.lead_with(sought)
-                sources = select_evidence(retrieval, self.retriever, standalone, self.settings.evidence_tokens)
+            sources = self._led_by(sought, sources, retrieval, standalone)
         timings["evidence"] = _ms(started)
         yield SourcesReady(sources)
         if sought == "":
@@ -252,9 +249,7 @@ class Assistant:
                 sought, judged = judged_sought(standalone, sources, self.retriever, self.settings,
                                                self.topic_llm), True
                 timings["topic_check"] = _ms(started)
-                if sought and sought != sources[0].base_id:
-                    retrieval.lead_with(sought)
-                    sources = select_evidence(retrieval, self.retriever, standalone, self.settings.evidence_tokens)
+                sources = self._led_by(sought, sources, retrieval, standalone)
                 may_quote = bool(sought)
             if may_quote is None:  # the model refused: overruled only on positive signs the evidence answers
                 # (a number or a term asked that the evidence holds). Also overruling "Is there a paper on X?"
@@ -436,6 +431,14 @@ class Assistant:
                                                + [c.text for c in chunks]).casefold()
         return [v for v in verdicts if v.method == "title" and v.citations
                 and not any(t in texts[c] for c in v.citations for t in terms)]
+
+    def _led_by(self, sought: str | None, sources: list[Source], retrieval, question: str) -> list[Source]:
+        """The evidence with the paper sought first: when the topic check passed over the top paper for the next
+        one, that one leads the evidence (the ranking is changed to match)."""
+        if not sought or sought == sources[0].base_id:
+            return sources
+        retrieval.lead_with(sought)
+        return select_evidence(retrieval, self.retriever, question, self.settings.evidence_tokens)
 
     def off_topic_papers(self, question: str, sought: str | None, sources: list[Source],
                          verdicts: list[SentenceVerdict]) -> list[SentenceVerdict]:

@@ -92,9 +92,10 @@ class Settings(IndexSettings):
     """"Is there a paper on X?" whose best source scores from ``topic_check_below`` under the low-evidence
     threshold to this much above it is one e5 is in doubt about: the bundled model decides whether the top paper,
     or else the second, is on the topic (``topic_check_min_yes``); the one it accepts leads the evidence. Above, the top
-    paper is the one sought; below, there is no such paper. Only there: each judgement costs 2-4 s before the
-    first token ("A topic check" in docs/performance.md). Both 0 turn it off; backends without
-    log-probabilities never run it (for them the threshold alone decides)."""
+    paper is the one sought, unless the model then writes nothing that answers (the check decides after all);
+    below, there is no such paper. Each judgement costs 2-4 s ("A topic check" and "The judge when the model
+    refuses" in docs/performance.md). Both 0 turn it off; backends without log-probabilities never run it (for
+    them the threshold alone decides)."""
     topic_check_below: float = 0.03
     """How far under the low-evidence threshold the topic check still runs: a paper asked for in words unlike its
     summary's scores up to 0.03 under it, as absent topics do, and the model tells them apart ("A topic check
