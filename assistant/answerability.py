@@ -49,21 +49,23 @@ TOPIC_SUMMARY_CHARS = 500
 characters the check told fewer absent topics from present ones (docs/performance.md, "A topic check")."""
 
 
-def specific_terms(question: str) -> list[str]:
-    """The question's technical terms: acronyms, names, words with digits or hyphens, lower-cased."""
+def specific_terms(question: str, capitalised: bool = False) -> list[str]:
+    """The question's technical terms: acronyms, names, words with digits or hyphens, lower-cased; with
+    ``capitalised``, also a capitalised word inside a sentence ("… on top of OpenAI's Whisper?")."""
     question = _ID_RE.sub(" ", question)
     words = []
     for match in _TERM_RE.finditer(question):
         parts = match[0].split("-")
         # "LLM-generated", "TV-series": only the name parts are names; "GPT-4o", "ESC-50" stay whole.
         names = [p for p in parts if p and (any(c.isdigit() or c.isupper() for c in p) or p in ("kbps", "hz"))]
-        words += [match[0]] if len(names) == len(parts) else names
+        inside = bool(re.search(r"[^\s.?!。？！:：]\s*$", question[:match.start()]))
+        words += [(w, inside) for w in ([match[0]] if len(names) == len(parts) else names)]
     terms = []
-    for word in words:
+    for word, inside in words:
         key = word[:-1].lower() if word[:-1].isupper() and word.endswith("s") else word.lower()
         if key in GENERIC_TERMS or len(key) < 2 or _VERSION_RE.fullmatch(word):
             continue
-        if word[0].isupper() and word[1:].islower():
+        if word[0].isupper() and word[1:].islower() and not (capitalised and inside):
             continue  # "Which", "Whisper": a capitalised word may just start a sentence; too weak a sign
         terms.append(key)
     return list(dict.fromkeys(terms))

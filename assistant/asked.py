@@ -43,6 +43,9 @@ _NOUNS: dict[str, str] = {
     r"layers?|层": r"层|layers?\b",
     r"parameters?|参数": r"参数|parameters?\b|[BM]\b",
     r"times|倍": r"倍|times\b|×|x\b",
+    # "How many audio-text LLMs were evaluated?" is not answered by "13类核心任务" (any counting word would do)
+    r"(?:llm|model)s?|模型|大模型": r"[^，。；,;\d]{0,10}?(?:模型|LLMs?|models?\b)",
+    r"tasks?|任务": r"[^，。；,;\d]{0,8}?(?:任务|tasks?\b)",
 }
 # "how many different tokenizers were ...", "how many hours of speech": the last word before the verb or "of".
 _EN_COUNT_RE = re.compile(r"\bhow many\s+((?:(?!(?:do|does|did|are|were|is|was|has|have|had|in|of|for|on|can|"
@@ -67,6 +70,7 @@ _METRICS: dict[str, str] = {
     r"character error rate|\bcer\b|字错误率": r"CER|字错误率|错误率|error rate",
     r"success rate|成功率": r"成功率|success rate|ASR\b",
     r"\bmos\b": r"MOS",
+    r"(?<![a-z])bleu(?![a-z])": r"BLEU",
     r"\bf1\b": r"F1",
     r"\bmap\b": r"mAP",
     r"\bauc\b": r"AUC",

@@ -418,8 +418,10 @@ class Assistant:
 
         Asked "Which papers evaluate on LibriSpeech?", the bundled model lists the titles it was shown, and a
         title is its own evidence; a paper that never names LibriSpeech does not answer, however it is listed.
+        A capitalised word inside the question counts as a term here: "Which papers build on OpenAI's Whisper?"
+        had every title dropped, the papers naming Whisper too, for the one term "openai" that none holds.
         """
-        terms = specific_terms(question)
+        terms = specific_terms(question, capitalised=True)
         if not terms:
             return []
         texts: dict[str, str] = {}

@@ -47,7 +47,7 @@ QUANTITY_RE = re.compile(
 NAME_RE = re.compile(
     r"\b(?:which|what)\s+(?:\w+\s+)?(?:datasets?|benchmarks?|models?|methods?|corpus|corpora|languages?|metrics?|"
     r"tools?|frameworks?|systems?|baselines?|encoders?|codecs?|tasks?)\b|\bcalled\b|\bnamed?\b|"
-    r"叫什么|名字|名称|(?:哪个|哪些|哪两个|哪几个|什么)[\u3400-\u9fff]{0,6}?(?:数据集|模型|基准|方法|框架|语言|指标|任务|编码器|系统)",
+    r"叫什么|名字|名称|(?:哪个|哪些|哪两个|哪几个|什么)[\u3400-\u9fff]{0,6}?(?:数据集|语料|测试集|模型|基准|方法|框架|语言|指标|任务|编码器|系统)",
     re.IGNORECASE)
 HAS_NAME_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
 """A name in a text (Whisper, LibriSpeech, GPT-4o): what a "which dataset / 叫什么" question wants."""
