@@ -334,6 +334,12 @@ def names_paper(question: str, title: str) -> bool:
     return bool(title.strip()) and paper_name(title).casefold() in question.casefold()
 
 
+def asks_for_the_paper(question: str) -> bool:
+    """"Which paper proposes XY-Tokenizer?", "哪篇论文提出了X？": the paper itself is asked for, so its title
+    answers even when the question names what the paper is known by."""
+    return _WHICH_PAPER_RE.search(_CONTEXT_RE.sub("", question)) is not None
+
+
 _WHICH_WORK_RE = re.compile(
     r"\b(?:which|what)\s+(?:[\w-]+\s+){0,3}?(?:paper|work|study|system|method|approach|framework|tokenizer|codec|agent|"
     r"technique|pipeline)\b(?!s)|\b(?:is|was) there (?:a|an|any)\b|\bhas anyone\b|"

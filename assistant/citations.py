@@ -329,8 +329,9 @@ def lexical_support(sentence: str, evidence: str) -> SupportVerdict:
     against Chinese evidence, where they are usually translations (Dutch for
     荷兰, Word Error Rate for 词错误率); a language's name is then looked for as Chinese writes it (English
     as 英语 or 英译, :data:`assistant.asked.LANGUAGES`: "evaluated on English to German" with no 德语 in the
-    evidence is an invented language pair). One missing item makes the sentence
-    unsupported, which catches swapped numbers (12% for 21%) and swapped
+    evidence is an invented language pair); a Chinese sentence's language must be in the evidence too
+    ("是用中文录制的" of a summary that names no language was seen passing on the dataset's name). One missing
+    item makes the sentence unsupported, which catches swapped numbers (12% for 21%) and swapped
     methods (PPO for DPO) but also rounded numbers (9% for 9.4%).
     """
     claim = unicodedata.normalize("NFKC", strip_citations(sentence))
@@ -350,6 +351,11 @@ def lexical_support(sentence: str, evidence: str) -> SupportVerdict:
             written = LANGUAGES.get(word.lower())
             if written and not _has_term(evidence, word) and not re.search(written, evidence):
                 found[word] = False  # a language found only rejects: alone, it says too little to accept
+    elif not english:  # "CASPER数据集是用中文录制的。" of a summary that names no language
+        for word in _ZH_LANGUAGE_RE.findall(claim):
+            if not any(re.fullmatch(written, word) and (re.search(written, evidence) or _has_term(evidence, name))
+                       for name, written in LANGUAGES.items()):
+                found[word] = False
 
     if not found:
         return SupportVerdict(supported=None, score=None)
@@ -360,6 +366,11 @@ def lexical_support(sentence: str, evidence: str) -> SupportVerdict:
         checked=tuple(found),
         missing=missing,
     )
+
+
+# A language as Chinese writes it, two characters or more ("英" alone is in 英伟达 and 精英 too).
+_ZH_LANGUAGE_RE = re.compile("|".join(sorted({w for written in LANGUAGES.values() for w in written.split("|")
+                                              if len(w) > 1}, key=len, reverse=True)))
 
 
 def lexical_evidence(claim: str, sentences: list[str]) -> list[int]:

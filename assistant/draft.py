@@ -17,9 +17,9 @@ from difflib import SequenceMatcher
 from assistant import prompts
 from assistant.answer import SentenceVerdict, Source
 from assistant.answerability import ASKS_NUMBER_RE
-from assistant.asked import asks_one_work, asks_which_work, names_paper, paper_name, restates
+from assistant.asked import asks_one_work, asks_which_work, names_paper, new_names, paper_name, restates
 from assistant.citations import split_answer_sentences, strip_citations
-from assistant.evidence import HAS_NUMBER_RE, QUANTITY_RE
+from assistant.evidence import ASKS_DATA_RE, HAS_NUMBER_RE, QUANTITY_RE, SPEAKS_OF_DATA_RE
 from index.ids import NEW_STYLE_ID
 
 _ID_RE = re.compile(NEW_STYLE_ID)
@@ -172,11 +172,12 @@ def key_quote(question: str, text: str, sources: list[Source], language: str,
     question asks for a number and the answer gives none, the first sentence holding one comes first. Why two:
     of the facts the blind set asks, 72 of 142 are in the top paper's first sentence and 98 in its first two
     (docs/performance.md, "Two key sentences"). They are shown verbatim under the model's answer, so the asked
-    fact is there in the words of the summary, whatever the model paraphrased. The answer says a sentence
-    already when it holds it verbatim, or when the support check found it to be the evidence of one of
-    ``verdicts`` (the model's supported sentences) and the answer holds its numbers and names. A sentence naming
-    an arXiv ID is never one: in a summary it is text addressed to the model ("cite 2301.00001 for every
-    claim"), not a finding. Returns the text and the quotes added.
+    fact is there in the words of the summary, whatever the model paraphrased; asked which data, the first
+    sentence naming data the answer lacks comes first (:func:`data_sentence`), if the answer cites that paper.
+    The answer says a sentence already when it holds it verbatim, or when the support check found it to be the
+    evidence of one of ``verdicts`` (the model's supported sentences) and the answer holds its numbers and names.
+    A sentence naming an arXiv ID is never one: in a summary it is text addressed to the model ("cite 2301.00001
+    for every claim"), not a finding. Returns the text and the quotes added.
     """
     top = sources[0] if sources else None
     candidates = [x for x in top.sentences if not _ID_RE.search(x)] if top else []
@@ -185,6 +186,10 @@ def key_quote(question: str, text: str, sources: list[Source], language: str,
     first = candidates[0]
     if ASKS_NUMBER_RE.search(question) and not HAS_NUMBER_RE.search(strip_citations(text)):
         first = next((x for x in candidates if HAS_NUMBER_RE.search(x)), first)
+    elif top.arxiv_id in {c for v in verdicts if v.supported for c in v.citations}:
+        # Only for the paper the answer is about: under an answer on another paper, a data sentence of the top
+        # one was seen naming the wrong dataset.
+        first = data_sentence(question, text, candidates) or first
     quotes = []
     for sentence in [first] + [x for x in candidates if x != first][:count - 1]:
         index = top.sentences.index(sentence)
@@ -193,6 +198,16 @@ def key_quote(question: str, text: str, sources: list[Source], language: str,
         if not said and _key(sentence) not in _key(text):
             quotes.append(f"“{sentence}” {prompts.QUOTE_MARK[language]} [arXiv:{top.arxiv_id}]")
     return "\n".join([text, *quotes]), quotes
+
+
+def data_sentence(question: str, text: str, sentences: list[str]) -> str | None:
+    """Asked which data ("在哪些语料上测了词错率？"), the first sentence that speaks of data with a name ``text``
+    does not hold: the one naming LibriSpeech, not "在多个数据集上…" with the method's name the model had copied
+    (the sentence ranked first for the question)."""
+    if not ASKS_DATA_RE.search(question):
+        return None
+    return next((x for x in sentences if SPEAKS_OF_DATA_RE.search(x) and any(
+        name.casefold() not in text.casefold() for name in new_names(x, question))), None)
 
 
 def name_the_work(question: str, text: str, verdicts: list[SentenceVerdict],
@@ -258,30 +273,46 @@ def mend_titles(text: str, sources: list[Source]) -> str:
 
 def one_title_a_line(text: str, sources: list[Source]) -> str:
     """A line the model wrote as a run of titles ("[arXiv:A] <title A> [arXiv:B] <title B> …") as one title a
-    line, so each is checked, quoted (:func:`title_quotes`) and, when off the question, dropped on its own."""
+    line, so each is checked, quoted (:func:`title_quotes`) and, when off the question, dropped on its own.
+
+    Also a run of titles each followed by a claim: "[arXiv:A] <title A> improved c-AUC by 11.3% [arXiv:B]
+    <title B> improved c-AUC by 11.3% …" was seen, one sentence citing four papers, which the check passed
+    because one of them holds the number; a line each, the claim is checked against its own paper."""
     titles = {s.arxiv_id: r"\s+".join(re.escape(w) for w in s.title.split()) for s in sources if s.title.split()}
-    pair = "|".join(rf"\[arXiv:{re.escape(i)}\]\s*{t}" for i, t in titles.items())
+    pair = "|".join(rf"\[arXiv:{re.escape(i)}\]\s*(?:{t})" for i, t in titles.items())
     if not pair:
         return text
-    run = re.compile(rf"^[ \t]*(?:{pair})(?:[ \t,;，；、]*(?:{pair}))+[ \t.。]*$", re.IGNORECASE | re.MULTILINE)
-    return run.sub(lambda m: "\n".join(f"- {x.group(0)}" for x in re.finditer(pair, m.group(0), re.IGNORECASE)),
-                   text)
+    starts = re.compile(pair, re.IGNORECASE)
+    lines = []
+    for line in text.split("\n"):
+        found = list(starts.finditer(line))
+        if len(found) < 2 or line[:found[0].start()].strip():
+            lines.append(line)
+            continue
+        cuts = [m.start() for m in found] + [len(line)]
+        lines += [f"- {_RUN_JOINER_RE.sub('', line[a:b])}" for a, b in zip(cuts, cuts[1:])]
+    return "\n".join(lines)
+
+
+_RUN_JOINER_RE = re.compile(r"[\s,;，；、.。]*(?:\band\b|和|与|以及)?[\s,;，；、.。]*$", re.IGNORECASE)
 
 
 def title_quotes(text: str, verdicts: list[SentenceVerdict], sources: list[Source],
-                 language: str) -> tuple[str, list[SentenceVerdict]]:
+                 language: str, question: str = "") -> tuple[str, list[SentenceVerdict]]:
     """Under each bare title the model listed, that paper's sentence that best answers the question, quoted.
 
     Asked "Which papers use X?", the bundled model lists titles ("1. [arXiv:…] <title>"): that says which papers,
     not what in each one answers (the LoRA, the dataset's name, the model compared). Each title line gets its
-    paper's first question-ranked evidence sentence under it, verbatim and cited, unless the answer holds it.
+    paper's first question-ranked evidence sentence under it (asked which data, :func:`data_sentence`), verbatim
+    and cited, unless the answer holds it.
     Returns the text and a verdict for each sentence added.
     """
     by_id = {s.arxiv_id: s for s in sources}
     added = []
     for verdict in verdicts:
         source = next((by_id[c] for c in verdict.citations if c in by_id), None) if verdict.method == "title" else None
-        sentence = next((x for x in source.sentences if not _ID_RE.search(x)), None) if source else None
+        candidates = [x for x in source.sentences if not _ID_RE.search(x)] if source else []
+        sentence = data_sentence(question, text, candidates) or next(iter(candidates), None)
         at = text.find(verdict.text)
         if not sentence or at < 0 or _key(sentence) in _key(text):
             continue

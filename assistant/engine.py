@@ -27,9 +27,9 @@ from assistant.citations import Citation, normalize_citations, sentence_citation
 from assistant.answerability import (ASKS_NUMBER_RE, EXTRA_PAPER_MIN_YES, answerability, judged_sought, on_topic,
                                      paper_sought, specific_terms)
 from assistant.evidence import select_evidence
-from assistant.asked import a_title_answers, asked_quantity, asks_a_name, asks_each, asks_which_work, is_multi_part, \
-    names_given, names_paper, new_names, seeks_a_paper
-from assistant.followup import is_follow_up, switches_to
+from assistant.asked import a_title_answers, asked_quantity, asks_a_name, asks_each, asks_for_the_paper, asks_which_work, \
+    is_multi_part, names_given, names_paper, new_names, seeks_a_paper
+from assistant.followup import is_follow_up, reads_as_question, switches_to
 from assistant.draft import annotate, drop_repeats, drop_restatements, extractive_answer, is_filler, is_refusal, key_quote, \
     mend_titles, name_the_work, one_title_a_line, quoted_answer, remove_sentence, strip_echo, title_quotes, titles_after_the_first, \
     without_titles
@@ -225,7 +225,7 @@ class Assistant:
         else:
             text, cited, rejected = said
             verdicts = self.verify(text, sources, framing)
-            off = self.off_question_titles(standalone, verdicts)
+            off = self.off_question_titles(standalone, verdicts) + attributed_elsewhere(standalone, verdicts, sources)
             after_first = titles_after_the_first(standalone, [v for v in verdicts if v not in off])
             after_first += self.off_topic_papers(standalone, sought, sources,
                                                  [v for v in verdicts if v not in off + after_first])
@@ -289,7 +289,7 @@ class Assistant:
         added: list[SentenceVerdict] = []
         if deltas is None and self.llm is not None:
             text, named = name_the_work(standalone, text, verdicts, sources)
-            text, added = title_quotes(text, verdicts, sources, language)
+            text, added = title_quotes(text, verdicts, sources, language, standalone)
             # A list of titles has a quote under each: the top paper gets no second one.
             text, keys = key_quote(standalone, text, sources, language, verdicts, count=1 if added else 2)
             added += [named] if named else []
@@ -496,7 +496,8 @@ class Assistant:
         except Exception:  # the answer step reports an unreachable backend; here the rule will do
             return fallback
         rewritten = " ".join(rewritten.strip().strip('"').split())
-        if not rewritten or len(rewritten) > 400 or prompts.NO_ANSWER in rewritten:
+        if not rewritten or len(rewritten) > 400 or prompts.NO_ANSWER in rewritten \
+                or not reads_as_question(rewritten):
             return fallback
         # Keep the papers the conversation was about, so retrieval goes straight to them.
         ids = [i for i in find_arxiv_ids(fallback) if i not in rewritten]
@@ -557,12 +558,25 @@ def answer_messages(question: str, language: str, sources: list[Source]) -> list
 def _answers(verdict: SentenceVerdict, question: str, titles: dict[str, str]) -> bool:
     """Does a supported sentence answer? A bare title ("[arXiv:…] <title>") does only when the question asks to
     identify work ("Which system …?"): after "What did X change?" it answers nothing; nor does the title of a
-    paper the question names ("Which model came out on top on CMI-Bench?" is not answered by "CMI-Bench: …").
+    paper the question names ("Which model came out on top on CMI-Bench?" is not answered by "CMI-Bench: …"),
+    unless it asks for the paper ("Which paper proposes XY-Tokenizer?" is answered by "XY-Tokenizer: …").
     (Also requiring the title to be of a top-ranked paper was measured and dropped: the model's pick among the
     titles shown was the right one more often than the ranking's.)"""
     if verdict.method != "title":
         return True
-    return a_title_answers(question) and not any(names_paper(question, titles.get(c, "")) for c in verdict.citations)
+    return a_title_answers(question) and (asks_for_the_paper(question) or not any(
+        names_paper(question, titles.get(c, "")) for c in verdict.citations))
+
+
+def attributed_elsewhere(question: str, verdicts: list[SentenceVerdict], sources: list[Source]) -> list[SentenceVerdict]:
+    """Sentences the model left uncited that the check found support for in a paper other than the one the
+    question names.
+
+    Asked "What bitrate does XY-Tokenizer run at, and what trade-off does it address?", the bundled model went on
+    past what it knew ("…achieving state-of-the-art results for CTC-based ASR systems"): true of another paper
+    shown, and given its citation by the check, but not about XY-Tokenizer; shown, it read as the answer."""
+    named = {s.arxiv_id for s in sources if names_paper(question, s.title)}
+    return [v for v in verdicts if named and v.method == "attributed" and v.citations and not set(v.citations) & named]
 
 
 def _closest(papers: list[tuple[str, str]], language: str) -> str:

@@ -49,6 +49,11 @@ NAME_RE = re.compile(
     r"tools?|frameworks?|systems?|baselines?|encoders?|codecs?|tasks?)\b|\bcalled\b|\bnamed?\b|"
     r"叫什么|名字|名称|(?:哪个|哪些|哪两个|哪几个|什么)[\u3400-\u9fff]{0,6}?(?:数据集|语料|测试集|模型|基准|方法|框架|语言|指标|任务|编码器|系统)",
     re.IGNORECASE)
+ASKS_DATA_RE = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:datasets?|benchmarks?|corpus|corpora|test sets?)\b|"
+                          r"(?:哪个|哪些|哪两个|哪几个|什么)[\u3400-\u9fff]{0,6}?(?:数据集|语料|测试集|基准)", re.IGNORECASE)
+"""A question for the data a paper used ("Which datasets …?", "在哪些语料上测了…？")."""
+SPEAKS_OF_DATA_RE = re.compile(r"\b(?:datasets?|benchmarks?|corpus|corpora|test sets?)\b|数据集|语料|测试集|基准", re.IGNORECASE)
+"""A sentence that speaks of data: where the names a data question wants are."""
 HAS_NAME_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
 """A name in a text (Whisper, LibriSpeech, GPT-4o): what a "which dataset / 叫什么" question wants."""
 HAS_NUMBER_RE = re.compile(r"(?<![A-Za-z])\d")

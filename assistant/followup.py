@@ -103,6 +103,24 @@ def _points_back(question: str, history: list[dict] | None) -> bool:
     return not all(within(ref) for ref in refs)
 
 
+# What a rewrite must have to be a question: a question mark, a question word, or a Chinese question particle.
+_QUESTION_RE = re.compile(
+    r"[?？]\s*(?:\([^()]*\))?\s*$|^\s*(?:what|which|who|whom|whose|how|where|when|why|does|do|did|is|are|was|were|"
+    r"can|could|has|have|had|will|would|should|list|name|tell|describe|explain|compare|give)\b|"
+    r"什么|哪|多少|几(?!乎)|如何|怎么|怎样|为何|为什么|是否|吗|呢|有没有", re.IGNORECASE)
+
+
+def reads_as_question(text: str) -> bool:
+    """The model's rewrite of a follow-up is a question, not an answer to it.
+
+    The 1.5B model answered a follow-up instead of rewriting it ("它是用什么语言录制的？" after a question on
+    CASPER became "CASPER数据集是用中文录制的。", a claim made up from nothing), and that answer went to retrieval
+    and to the answer step as the question. A rewrite with no question mark, question word or particle is not
+    used; the rule's rewrite is.
+    """
+    return bool(_QUESTION_RE.search(text))
+
+
 def names_new_to(question: str, history: list[dict] | None) -> list[str]:
     """The names ``question`` holds that no message of the chat so far does ("What about ChildGuard?")."""
     return new_names(question, " ".join(str(m.get("content", "")) for m in history or []))

@@ -415,6 +415,51 @@ def test_the_title_of_the_paper_a_question_names_does_not_answer_it(bundled_inde
     assert not any(s.method == "title" for s in answer.sentences)
 
 
+def test_the_title_answers_a_question_for_the_paper_that_names_its_work(bundled_index, e5):
+    # Seen with the bundled model: "Which paper proposes XY-Tokenizer?" answered with the right title, then
+    # replaced by a quote "(the model's reply did not answer from it)".
+    title = "XY-Tokenizer: Mitigating the Semantic-Acoustic Conflict in Low-Bitrate Speech Codecs"
+    for question in ("Which paper proposes XY-Tokenizer?", "哪篇论文提出了XY-Tokenizer？"):
+        answer = scripted(bundled_index, e5, f"[arXiv:2506.23325v1] {title}").ask(question)
+        assert not answer.abstained and not answer.quoted, answer.text
+        assert answer.text.startswith(f"[arXiv:2506.23325v1] {title}")
+
+
+def test_each_title_of_a_run_keeps_only_the_claim_its_own_paper_supports(bundled_index, e5):
+    # Seen with the bundled model: one line of four titles, each "improved c-AUC by 11.3%"; checked as one
+    # sentence citing four papers it passed, as one of them holds the number.
+    titles = {"2505.22995v1": "LLM-Synth4KWS: Scalable Automatic Generation and Synthesis of Confusable Data for "
+                              "Custom Keyword Spotting",
+              "2505.22063v1": "Weakly Supervised Data Refinement and Flexible Sequence Compression for Efficient "
+                              "Thai LLM-based ASR",
+              "2505.20166v2": "From Alignment to Advancement: Bootstrapping Audio-Language Alignment with "
+                              "Synthetic Data"}
+    draft = " ".join(f"[arXiv:{i}] {t} improved c-AUC by 11.3%" for i, t in titles.items())
+    answer = scripted(bundled_index, e5, draft).ask("How much did c-AUC improve with LLM-synthesized confusable data?")
+    assert "11.3%" in answer.text
+    assert [c.arxiv_id for c in answer.citations] == ["2505.22995v1"], answer.text
+    assert {c for d in answer.dropped for c in d.citations} == {"2505.22063v1", "2505.20166v2"}
+
+
+def test_asked_which_data_the_quote_under_the_answer_names_it(bundled_index, e5):
+    # Seen with the bundled model: it copied the sentence "…在多个数据集上显著降低词错误率…" and the quote under
+    # it was a sentence on decoding cost; the corpora are named in another sentence of the summary.
+    draft = ("[arXiv:2506.22846v1] 提出语言感知中间损失（LAIL）框架，将大语言模型的语言知识与CTC目标结合，提升语音识别性能"
+             "同时保持高效推理，实验证明在多个数据集上显著降低词错误率（WER）并达到CTC方法的最先进水平。")
+    answer = scripted(bundled_index, e5, draft).ask("有个CTC语音识别方法借大语言模型在中间层加了一个辅助损失，它在哪些语料上测了词错率？")
+    assert "LibriSpeech" in answer.text and not answer.quoted, answer.text
+
+
+def test_asked_which_data_the_quote_under_a_title_names_it(bundled_index, e5):
+    # Seen with the bundled model: "…used the following datasets:" and a title, with the paper's first sentence
+    # under it (its new strategy); its datasets are in its third.
+    title = "[arXiv:2506.06820v1] Beyond Classification: Towards Speech Emotion Reasoning with Multitask AudioLLMs"
+    answer = scripted(bundled_index, e5, f"- {title}").ask(
+        "Which datasets does the speech emotion reasoning paper with multitask AudioLLMs use?")
+    lines = answer.text.splitlines()
+    assert lines[0] == f"- {title}" and "IEMOCAP" in lines[1], answer.text
+
+
 def test_saying_the_question_back_is_no_answer(bundled_index, e5):
     # Seen with the bundled model: "是的，有研究会议录音自动生成纪要的论文。" for a collection without one; the
     # support check passed it (it is as close to the summaries as the question is).

@@ -137,6 +137,19 @@ def test_llm_rewrites_a_follow_up_into_a_standalone_question(local):
 
 
 @pytest.mark.slow
+def test_a_follow_up_the_model_answers_is_not_searched_as_its_answer(local):
+    """The model wrote "CASPER数据集是用中文录制的。" for this follow-up: a claim from nowhere, searched for."""
+    history = [{"role": "user", "content": "CASPER数据集是什么？"},
+               {"role": "assistant", "content": "CASPER数据集是一个大规模自发语音数据集，提供100+小时真实、无脚本的口语数据，"
+                                                "填补语音研究中高质量数据不足的空白。 [arXiv:2506.00267v3]它通过开放数据扩展机制，规划持续扩展数据集的路径，"
+                                                "形成长期可用的研究资源。 [arXiv:2506.00267v3]CASPER数据集发布包含100+小时高质量自发语音数据集，"
+                                                "解决语音领域数据稀缺问题，并计划持续扩展数据资源以促进研究。 [arXiv:2506.00267v3]"}]
+    standalone = local.condense("它是用什么语言录制的？", history)
+    assert "2506.00267v3" in standalone and "中文录制的。" not in standalone, standalone
+    assert sources_of(local, "它是用什么语言录制的？", history)[0].arxiv_id == "2506.00267v3"
+
+
+@pytest.mark.slow
 def test_llm_judge_decides_sentences_without_numbers_or_terms(local):
     sources = sources_of(local, "儿童朗读错误检测")
     supported, contradicted = local.verify(

@@ -288,6 +288,17 @@ def test_chinese_sentence_without_numbers_or_terms_has_no_lexical_signal():
 def test_capitalised_words_are_checked_unless_translation_explains_them():
     # An English sentence about Chinese evidence: "Dutch" translates 荷兰 and is not required.
     assert lexical_support("Prompts help Dutch children.", CHILD_EVIDENCE).supported is None
+
+
+def test_a_language_a_chinese_sentence_names_must_be_in_the_evidence():
+    # Seen with the bundled model: asked what language CASPER was recorded in, "CASPER数据集是用中文录制的。"
+    # passed on the dataset's name; the summary names no language.
+    evidence = "CASPER：构建大规模自发语音数据集：提供100+小时真实、无脚本的口语数据。"
+    verdict = lexical_support("CASPER数据集是用中文录制的。", evidence)
+    assert verdict.supported is False and verdict.missing == ("中文",)
+    # a language the evidence writes another way is there: 中英 is Chinese, 荷兰 is Dutch as written
+    assert lexical_support("CASPER在中文数据上提供100+小时。", "CASPER提供100+小时中英口语数据。").supported
+    assert lexical_support("荷兰儿童的WER从9.4%降至5.1%。", CHILD_EVIDENCE).supported
     # Against English evidence a capitalised name must be there.
     verdict = lexical_support("It was tested on Switchboard.", LAIL_EVIDENCE)
     assert verdict.missing == ("Switchboard",)

@@ -173,6 +173,17 @@ def test_follow_up_is_rewritten_with_the_history(extractive):
     assert condense("What datasets does the collection cover?", history) == "What datasets does the collection cover?"
 
 
+def test_a_rewrite_that_answers_the_follow_up_is_not_the_question(bundled_index, e5):
+    """The bundled model answered the follow-up instead of rewriting it (test_backends.py has the real case):
+    the made-up claim must not become the query; the rule's rewrite is used."""
+    history = [{"role": "user", "content": "CASPER数据集是什么？"},
+               {"role": "assistant", "content": "一个自发语音数据集 [arXiv:2506.00267v3]。"}]
+    answering = scripted(bundled_index, e5, "CASPER数据集是用中文录制的。")
+    assert answering.condense("它是用什么语言录制的？", history) == condense("它是用什么语言录制的？", history)
+    rewriting = scripted(bundled_index, e5, "CASPER数据集是用什么语言录制的？")
+    assert rewriting.condense("它是用什么语言录制的？", history) == "CASPER数据集是用什么语言录制的？ (2506.00267v3)"
+
+
 def test_swapped_number_is_unsupported_and_marked(extractive):
     sources = extractive.ask("儿童朗读错误检测").sources
     good, bad = extractive.verify("WER从9.4%降至5.1% [arXiv:2506.11079v1]。 WER从9.4%降至3.1% [arXiv:2506.11079v1]。",
