@@ -40,7 +40,7 @@ class SentenceVerdict:
     """Which check decided: ``lexical``, ``llm``, ``embedding``; ``attributed`` when the model gave no
     citation and the checks found the supporting source; ``uncited`` when none supports it; ``quoted`` when
     the sentence is a quote of the evidence (a repaired sentence or a quoted answer); ``title`` when it only
-    names a cited paper by its title."""
+    names a cited paper by its title; ``language`` when an English sentence carries Chinese words (unsupported)."""
     evidence: list[dict] = field(default_factory=list)
     """The evidence sentences that support it, as ``{"arxiv_id", "index"}`` into that source's ``sentences``,
     as the check that decided matched them: the sentences holding its numbers and names (``lexical``), the

@@ -30,7 +30,8 @@ from llama_index.core.llms import ChatMessage
 from assistant import confidence, prompts
 from assistant.answer import Source
 from assistant.evidence import HAS_NAME_RE, HAS_NUMBER_RE, NAME_RE
-from assistant.asked import GENERIC_TERMS, asked_quantity, asks_a_name, is_multi_part, names_given
+from assistant.asked import GENERIC_TERMS, asked_quantity, asks_a_name, is_multi_part, names_given, question_parts, \
+    unstated_parts
 from index.ids import NEW_STYLE_ID
 
 # Names (capitalised inside, digits, all capitals: GPU, GPT-4o, ESC-50, CosyVoice) and units (kbps, Hz).
@@ -82,9 +83,14 @@ def answerability(question: str, sources: list[Source], paper_text: dict[str, st
     if not sources or not sources[0].sentences:
         return 0.0
     shown = " ".join(sources[0].sentences)
-    asked = asked_quantity(question)
-    if asked is not None and not asked.stated_in(sources[0].sentences):
+    parts = question_parts(question)
+    unstated = unstated_parts(question, sources[0].sentences)
+    if len(unstated) == len(parts):
         return 0.0  # a count or a metric's value that the summary does not state (assistant/asked.py)
+    if unstated:  # what the rest of the question asks may still be answered (the engine says which part is not)
+        question = " ".join(part for part, bare in zip(parts, question_parts(question, keep_context=False))
+                            if bare not in unstated)
+    asked = asked_quantity(question)
     if asked is None and ASKS_NUMBER_RE.search(question) and not _DIGIT_RE.search(shown):
         return 0.0
     if NAME_RE.search(question) and not HAS_NAME_RE.search(f"{sources[0].title} {shown}"):

@@ -52,9 +52,15 @@ _EN_COUNT_RE = re.compile(r"\bhow many\s+((?:(?!(?:do|does|did|are|were|is|was|h
                           r"will|would|and|or)\b)[A-Za-z-]+\s*){1,3})", re.IGNORECASE)
 _ZH_COUNT_RE = re.compile(rf"(?:多少|(?<![这那哪好])几)\s*([{_CLASSIFIERS}]?)\s*([\u3400-\u9fff]{{0,3}}|[A-Za-z]+)")
 # "How much speech was X trained on?", "用了多少训练数据？": an amount of data, stated as hours, pairs or tokens.
+# "How big is the X dataset?", "数据集有多大？": the size of a dataset is an amount too.
 _AMOUNT_RE = re.compile(r"\bhow much\s+(?:[\w-]+\s+){0,2}?(?:speech|audio|data|music|video|dialogue|recordings?)\b|"
-                        r"多少(?:的)?(?:训练)?(?:数据|语音|音频|语料|录音)", re.IGNORECASE)
-_AMOUNT_UNITS = r"小时|hours?\b|h\b|条|对|段|样本|samples?\b|clips?\b|pairs?\b|utterances?\b|tokens?\b"
+                        r"多少(?:的)?(?:训练)?(?:数据|语音|音频|语料|录音)|"
+                        r"\bhow (?:big|large) (?:is|are|was|were) (?:the |its |their |this |that )?(?:[\w-]+ ){0,3}?"
+                        r"(?:datasets?|corpus|corpora|benchmarks?|data)\b|"
+                        r"\bsize of (?:the |its |their |this |that )?(?:[\w-]+ ){0,3}?(?:datasets?|corpus|corpora|benchmarks?)\b|"
+                        r"(?:数据集|语料库?|基准)(?:的)?(?:规模|大小|数据量)?(?:有|是)?(?:多大|多少|几)", re.IGNORECASE)
+_AMOUNT_UNITS = (r"小时|hours?\b|h\b|条|对|段|句|首|篇|张|例|样本|samples?\b|clips?\b|pairs?\b|utterances?\b|tokens?\b|"
+                 r"examples?\b|instances?\b|sentences?\b|posts?\b|comments?\b|images?\b|songs?\b|videos?\b|texts?\b")
 # "参数量是多少", "How large is the model?": a model's size, written as 7B, 1.5亿参数, 300M parameters.
 _SIZE_RE = re.compile(r"(?:参数量|参数规模|模型(?:的)?(?:大小|规模))[^，,。？?]{0,3}?(?:多大|多少|几)|多少(?:个)?参数|"
                       r"\bwhat(?:'s| is) (?:the |its |their )?model size\b|"
@@ -307,6 +313,30 @@ def asks_each(question: str) -> bool:
 def is_multi_part(question: str) -> bool:
     """Does the question ask more than one thing ("…多少分？用了哪些模型？", "How many hours, and which model?")."""
     return _PARTS_RE.search(_CONTEXT_RE.sub("", question)) is not None
+
+
+def question_parts(question: str, keep_context: bool = True) -> list[str]:
+    """The things a question asks, one each ("What bitrate does X run at", "what trade-off does it address?").
+
+    A follow-up's context (the earlier question, see :data:`_CONTEXT_RE`) is kept on every part, as it names the
+    paper, unless ``keep_context`` is False (to show the part to the user).
+    """
+    context = match[0] if (match := _CONTEXT_RE.search(question)) else ""
+    asked = question[:len(question) - len(context)] if context else question
+    cuts = [0] + [m.start() + 1 if m[0] in "?？" else m.start() for m in _PARTS_RE.finditer(asked)] + [len(asked)]
+    parts = [re.sub(r"^[,，;；\s]*(?:and\s+)?", "", asked[a:b]).strip() for a, b in zip(cuts, cuts[1:])]
+    return [f"{part}{context}" if keep_context else part for part in parts if part]
+
+
+def unstated_parts(question: str, sentences: list[str]) -> list[str]:
+    """The parts of ``question`` (without context) asking for a quantity (:func:`asked_quantity`) that no
+    sentence states.
+
+    "What bitrate does X run at, and what trade-off does it address?" over a summary without a bitrate: the first
+    part cannot be answered, the second still can, so the question is neither refused whole nor answered whole.
+    """
+    return [part for part in question_parts(question, keep_context=False)
+            if (asked := asked_quantity(part)) is not None and not asked.stated_in(sentences)]
 
 
 _IDENTIFY_RE = re.compile(

@@ -19,7 +19,7 @@ from assistant.answer import SentenceVerdict, Source
 from assistant.answerability import ASKS_NUMBER_RE
 from assistant.asked import asks_one_work, asks_which_work, names_paper, new_names, paper_name, restates
 from assistant.citations import split_answer_sentences, strip_citations
-from assistant.evidence import ASKS_DATA_RE, HAS_NUMBER_RE, QUANTITY_RE, SPEAKS_OF_DATA_RE
+from assistant.evidence import ASKS_DATA_RE, HAS_NUMBER_RE, QUANTITY_RE, SPEAKS_OF_DATA_RE, has_figure
 from index.ids import NEW_STYLE_ID
 
 _ID_RE = re.compile(NEW_STYLE_ID)
@@ -101,6 +101,26 @@ def extractive_answer(sources: list[Source], language: str) -> str:
     return "\n".join(lines)
 
 
+def in_another_language(sentence: str, language: str) -> bool:
+    """Does an English answer sentence carry Chinese words outside quotation marks ("unscripted口语 data")?
+
+    The small model copies a word from the Chinese evidence mid-sentence; the check finds the sentence supported
+    (the word is in the evidence), yet it reads as a glitch. It is treated as unsupported, so the evidence sentence
+    it restates is quoted instead, in its own language and labelled. Quotes, titles and names are Latin-script
+    in English answers; a Chinese answer may hold English names, so only English answers are read.
+    """
+    if language != "en":
+        return False
+    outside = _QUOTED_RE.sub("", strip_citations(sentence))
+    chinese = len(_CJK_RE.findall(outside))
+    # A sentence written in Chinese as a whole is the model's choice of language, not a word copied mid-sentence.
+    return 0 < chinese < len(re.findall(r"[A-Za-z]", outside))
+
+
+_QUOTED_RE = re.compile(r"“[^”]*”|\"[^\"]*\"|「[^」]*」|（[^）]*）")
+_CJK_RE = re.compile(r"[\u3400-\u9fff]")
+
+
 def annotate(text: str, verdicts: list[SentenceVerdict]) -> str:
     """Mark unsupported sentences and add the citations found for uncited ones."""
     for verdict in verdicts:
@@ -110,7 +130,11 @@ def annotate(text: str, verdicts: list[SentenceVerdict]) -> str:
             text = text.replace(verdict.text, verdict.text + prompts.UNSUPPORTED_MARK, 1)
         elif verdict.method == "attributed":
             text = text.replace(verdict.text, f"{verdict.text} [arXiv:{verdict.citations[0]}]", 1)
-    return text
+    # "…（原文） [arXiv:2601.00001v1]它解决了…": a Chinese answer's next sentence ran on from the citation.
+    return _RUN_ON_RE.sub(r"\1 ", text)
+
+
+_RUN_ON_RE = re.compile(r"(\[arXiv:[^\]\s]+\])(?=[^\s\[\]\.,;:!?，。；：！？、)）」』”’])")
 
 
 def quoted_answer(sources: list[Source], language: str, question: str = "", each: int = 1,
@@ -118,15 +142,16 @@ def quoted_answer(sources: list[Source], language: str, question: str = "", each
     """The top paper's two sentences that best answer the question, quoted with its title and ID; with ``each``
     above 1 ("它们各自用了什么方法？" about the papers just listed), the best sentence of the next papers too.
 
-    When the question asks for a quantity and neither sentence has a number, the best one that has replaces the
-    second: "What speedup does X report?" wants "延迟降低约2倍", which ranks third behind two that name X.
+    When the question asks for a quantity and neither sentence has a figure, the best one that has replaces the
+    second: "What speedup does X report?" wants "延迟降低约2倍", which ranks third behind two that name X (and
+    "By what percentage did video-SALMONN 2 …?" the 28%, not the "2" of the name).
     A sentence naming an arXiv ID is never quoted (in a summary it is text addressed to the model, as in
     :func:`key_quote`)."""
     top = sources[0]
     sentences = [x for x in top.sentences if not _ID_RE.search(x)]
     chosen = sentences[:2]
-    numbered = [s for s in sentences[2:] if HAS_NUMBER_RE.search(s)]
-    if QUANTITY_RE.search(question) and numbered and not any(HAS_NUMBER_RE.search(s) for s in chosen):
+    numbered = [s for s in sentences[2:] if has_figure(s)]
+    if QUANTITY_RE.search(question) and numbered and not any(has_figure(s) for s in chosen):
         chosen = chosen[:1] + numbered[:1]
     lines = [intro[language]]
     lines += [f"- {top.title}: “{sentence}” [arXiv:{top.arxiv_id}]" if not n else f"- “{sentence}” [arXiv:{top.arxiv_id}]"

@@ -14,6 +14,7 @@ import functools
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.llms import LLM, ChatMessage
@@ -27,12 +28,12 @@ from assistant.citations import Citation, normalize_citations, sentence_citation
 from assistant.answerability import (ASKS_NUMBER_RE, EXTRA_PAPER_MIN_YES, answerability, judged_sought, on_topic,
                                      paper_sought, specific_terms)
 from assistant.evidence import select_evidence
-from assistant.asked import a_title_answers, asked_quantity, asks_a_name, asks_each, asks_for_the_paper, asks_which_work, \
-    is_multi_part, names_given, names_paper, new_names, seeks_a_paper
+from assistant.asked import a_title_answers, asks_a_name, asks_each, asks_for_the_paper, asks_which_work, \
+    is_multi_part, names_given, names_paper, new_names, question_parts, seeks_a_paper, unstated_parts
 from assistant.followup import is_follow_up, reads_as_question, switches_to
-from assistant.draft import annotate, drop_repeats, drop_restatements, extractive_answer, is_filler, is_refusal, key_quote, \
-    mend_titles, name_the_work, one_title_a_line, quoted_answer, remove_sentence, strip_echo, title_quotes, titles_after_the_first, \
-    without_titles
+from assistant.draft import annotate, drop_repeats, drop_restatements, extractive_answer, in_another_language, is_filler, \
+    is_refusal, key_quote, mend_titles, name_the_work, one_title_a_line, quoted_answer, remove_sentence, strip_echo, \
+    title_quotes, titles_after_the_first, without_titles
 from assistant.retrieval import HybridRetriever
 from assistant.scope import Scope, Versions, resolve_scope
 from assistant.settings import Settings
@@ -186,14 +187,15 @@ class Assistant:
         if sought == "":
             yield finish(self._abstention(sources, language, prompts.NO_SUCH_PAPER), "no_answer", sources)
             return
-        asked = asked_quantity(standalone)
-        if deltas is None and asked and sources and not asked.stated_in(sources[0].sentences):
+        unstated = unstated_parts(standalone, sources[0].sentences) if deltas is None and sources else []
+        if unstated:
             # "OpusLM 支持多少种语言？" finds OpusLM, whose summary has numbers but not that one: whatever the
-            # model writes (a quote, a nearby figure) would not answer. Another part of the question still may.
-            if not is_multi_part(standalone):
+            # model writes (a quote, a nearby figure) would not answer. Another part of the question still may,
+            # and the user is told which part the papers leave open.
+            if len(unstated) == len(question_parts(standalone)):
                 yield finish(self._abstention(sources, language, prompts.NOT_STATED), "no_answer", sources)
                 return
-            notices.append(prompts.NOT_STATED[language])
+            notices.append(prompts.NOT_STATED_PART[language].format(part=unstated[0]))
         if deltas is None and sources and asks_a_name(standalone) and not is_multi_part(standalone) \
                 and not names_given(sources[0].sentences, standalone):
             # "Which specific LLM does X use?" and X's summary names none: the model restates the question
@@ -224,7 +226,10 @@ class Assistant:
             text, cited, rejected, verdicts = "", [], [], []
         else:
             text, cited, rejected = said
-            verdicts = self.verify(text, sources, framing)
+            # The extractive answer lists Chinese evidence under English framing by design; only a model's
+            # sentences are read for words in the other language.
+            verdicts = [replace(v, supported=False, method="language") if v.supported and self.llm is not None and
+                        in_another_language(v.text, language) else v for v in self.verify(text, sources, framing)]
             off = self.off_question_titles(standalone, verdicts) + attributed_elsewhere(standalone, verdicts, sources)
             after_first = titles_after_the_first(standalone, [v for v in verdicts if v not in off])
             after_first += self.off_topic_papers(standalone, sought, sources,
@@ -232,7 +237,9 @@ class Assistant:
             for verdict in off + after_first:
                 text = remove_sentence(text, verdict.text)
             verdicts = [v for v in verdicts if v not in off + after_first]
-            may_quote = bool(sources) and self.answerable(standalone, sources, retrieval)
+            # The topic check accepting the paper "Is there a paper on X?" seeks is as good a sign as terms found:
+            # "an LLM predicts EQ settings" over a summary that writes 均衡 was refused with its paper first.
+            may_quote = bool(sources) and (bool(judged and sought) or self.answerable(standalone, sources, retrieval))
             text, verdicts, dropped[:] = self.repair(text, verdicts, sources, may_quote)
             dropped += off
             if dropped:

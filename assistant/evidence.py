@@ -58,6 +58,14 @@ HAS_NAME_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)
 """A name in a text (Whisper, LibriSpeech, GPT-4o): what a "which dataset / 叫什么" question wants."""
 HAS_NUMBER_RE = re.compile(r"(?<![A-Za-z])\d")
 """A number in a text, not a digit inside a name (Qwen2): what a "how many / 多少" question wants."""
+_NAME_NUMBER_RE = re.compile(r"[A-Za-z]*[A-Z][A-Za-z]*[ -]\d[\dA-Za-z.]*(?![\d.,]*\s*[%％倍])")
+
+
+def has_figure(text: str) -> bool:
+    """Does ``text`` hold a figure: a number (:data:`HAS_NUMBER_RE`) that is not the number of a name written with
+    a space or a hyphen ("video-SALMONN 2", "GPT-4o", "Stage 1")? Asked "By what percentage …?", the sentence
+    naming video-SALMONN 2 would otherwise count as the one with the number, ahead of the one with "28%"."""
+    return HAS_NUMBER_RE.search(_NAME_NUMBER_RE.sub(" ", text)) is not None
 # How strongly a paper's share of the budget follows its fused score relative to the best paper's.
 DOMINANCE_POWER = 12
 MIN_SENTENCE_TOKENS = 40
@@ -201,7 +209,7 @@ def score_sentences(question: str, chunks: list[StoredChunk], similarities: dict
             kind = 0.0
             if (wants_name and has_name(sentence)) or (asked is not None and asked.stated_in([sentence])):
                 kind = 0.25
-            elif wants_number and HAS_NUMBER_RE.search(sentence):
+            elif wants_number and has_figure(sentence):
                 kind = 0.1 if asked is not None else 0.25
             scored.append((0.45 * lexical + 0.45 * dense + kind, sentence))
     scored.sort(key=lambda pair: -pair[0])

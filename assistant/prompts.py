@@ -59,6 +59,12 @@ NOT_STATED = {
     "zh": "找到的论文没有给出这个问题所问的具体数值。",
 }
 """When the question asks for a quantity (a count, a metric's value, a rank) that the best paper's summary lacks."""
+NOT_STATED_PART = {
+    "en": "The papers found do not state the figure asked in “{part}”; the answer covers the rest of the question.",
+    "zh": "找到的论文没有给出“{part}”所问的具体数值；回答只涉及问题的其余部分。",
+}
+"""A notice when one part of a question asks for a quantity the best paper's summary lacks, and another part does
+not (the rest is answered)."""
 NAME_NOT_STATED = {
     "en": "The papers found do not name what this question asks for (a model, dataset, language, platform or the like).",
     "zh": "找到的论文没有给出这个问题所问的具体名称（模型、数据集、语言、平台等）。",

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pytest
 
 from assistant import prompts
-from assistant.answer import Source
-from assistant.asked import a_title_answers, asked_quantity, asks_a_name, is_multi_part, names_given, new_names, seeks_a_paper
-from assistant.draft import quoted_answer
+from assistant.answer import SentenceVerdict, Source
+from assistant.asked import a_title_answers, asked_quantity, asks_a_name, is_multi_part, names_given, new_names, \
+    question_parts, seeks_a_paper, unstated_parts
+from assistant.draft import annotate, in_another_language, quoted_answer
 from conftest import scripted
 
 CHILD_PAPER = "2506.11079v1"
@@ -46,6 +47,9 @@ CHILD_QUOTE = "通过提示机制改进Whisper模型，将荷兰儿童朗读的�
     ("FooBench 覆盖了多少类任务？", "覆盖分类、节奏检测等13类核心任务", "评测了12个开源与闭源模型"),
     # a BLEU gain wants a BLEU figure ("几分" alone is no metric)
     ("那篇工作在FooSet上BLEU提高了几分？", "在FooSet上BLEU提升2.1", "在3个低资源语言对上验证了有效性"),
+    # the size of a dataset is an amount (seen: "How big is the X dataset?" answered with what the dataset is for)
+    ("How big is the FooGuard dataset?", "FooGuard收录了35,000条帖子", "向学术界公开FooGuard1，提供基准和资源"),
+    ("FooGuard数据集有多大？", "共包含3万条标注文本", "覆盖不同年龄群体，提升对复杂情境的捕捉能力"),
 ])
 def test_a_quantity_is_stated_only_with_what_was_asked_about(question, stated, unstated):
     asked = asked_quantity(question)
@@ -152,7 +156,38 @@ def test_the_other_part_of_a_question_is_still_answered_with_a_notice(bundled_in
     answer = scripted(bundled_index, e5, f"{CHILD_QUOTE} [arXiv:{CHILD_PAPER}]").ask(
         "用提示改进荷兰儿童朗读语音识别的那篇论文，数据里有多少位说话人？词错误率有什么变化？")
     assert not answer.abstained and "5.1%" in answer.text
-    assert "找到的论文没有给出这个问题所问的具体数值。" in answer.notices
+    assert prompts.NOT_STATED_PART["zh"].format(part="用提示改进荷兰儿童朗读语音识别的那篇论文，数据里有多少位说话人？") \
+        in answer.notices
+
+
+def test_the_parts_of_a_question_and_those_the_evidence_leaves_open():
+    question = "What bitrate does FooCodec run at, and what trade-off does it address?"
+    assert question_parts(question) == ["What bitrate does FooCodec run at", "what trade-off does it address?"]
+    assert unstated_parts(question, ["FooCodec 在相似码率下兼顾语义与声学。"]) == ["What bitrate does FooCodec run at"]
+    assert unstated_parts(question, ["FooCodec 的码率为1kbps。"]) == []
+    follow_up = "它的码率是多少？解决了什么问题？ (Which paper proposes FooCodec?; 2601.00001v1)"
+    assert question_parts(follow_up) == ["它的码率是多少？ (Which paper proposes FooCodec?; 2601.00001v1)",
+                                         "解决了什么问题？ (Which paper proposes FooCodec?; 2601.00001v1)"]
+    assert unstated_parts(follow_up, ["兼顾语义与声学。"]) == ["它的码率是多少？"]
+
+
+def test_a_two_part_question_with_one_part_unstated_answers_the_other_not_refuses(bundled_index, e5):
+    # Seen with the bundled model: XY-Tokenizer's summary gives no bitrate; the model wrote one (16 kbps) in the
+    # sentence that also answered the trade-off, and the whole answer was refused as unsupported.
+    draft = ("XY-Tokenizer runs at a bitrate of 16 kbps, which addresses the trade-off between semantic and "
+             "acoustic information.")
+    question = "What bitrate does XY-Tokenizer run at, and what trade-off does it address?"
+    answer = scripted(bundled_index, e5, draft).ask(question)
+    assert not answer.abstained and "16 kbps" not in answer.text
+    assert answer.citations and {c.arxiv_id for c in answer.citations} == {"2506.23325v1"}
+    assert prompts.NOT_STATED_PART["en"].format(part="What bitrate does XY-Tokenizer run at") in answer.notices
+
+
+def test_a_dataset_size_the_summary_does_not_give_is_said_not_answered_around(bundled_index, e5):
+    # ChildGuard's summary says what the dataset covers, not how big it is; the model wrote what it is for.
+    draft = "The ChildGuard dataset is a resource for research on child-targeted hate speech [arXiv:2506.21613v1]."
+    answer = scripted(bundled_index, e5, draft).ask("How big is the ChildGuard dataset?")
+    assert answer.abstained and answer.text.startswith(prompts.NOT_STATED["en"])
 
 
 def test_a_model_the_summary_does_not_name_is_refused_not_restated(bundled_index, e5):
@@ -255,6 +290,11 @@ def test_a_quoted_answer_to_a_quantity_question_quotes_a_number():
     text = quoted_answer([source], "zh", "What speedup does FooNet report?")
     assert "延迟降低约3倍" in text and "推测解码框架" in text and "候选响应" not in text
     assert "候选响应" in quoted_answer([source], "zh", "What does FooNet propose?")
+    # The number of a name is no figure (seen: "video-SALMONN 2" kept the sentence with "28%" out of the quote).
+    named = Source(arxiv_id="2601.00002v1", base_id="2601.00002", title="FooNet 2", url="", score=1.0,
+                   sentences=["提出FooNet 2，结合LoRA与DPO优化描述生成。", "引入多轮DPO（BarDPO）方法，提升训练稳定性。",
+                              "实验显示BarDPO将描述错误率降低31%，且模型超越GPT-4o。"])
+    assert "降低31%" in quoted_answer([named], "en", "By what percentage did FooNet 2 cut errors?")
 
 
 def test_the_key_sentence_is_quoted_under_an_answer_that_leaves_out_what_was_asked():
@@ -522,3 +562,27 @@ def test_a_title_copied_with_a_garbled_word_is_shown_as_the_title(bundled_index,
     garbled = title.replace("Weakly", "弱弱")
     answer = scripted(bundled_index, e5, f"[arXiv:2505.22063v1] {garbled}").ask("哪篇论文用大模型做泰语语音识别？")
     assert not answer.abstained and "弱弱" not in answer.text and answer.text.count(title) == 1
+
+
+def test_the_next_sentence_does_not_run_on_from_a_citation():
+    # Seen in the chat: "…（原文） [arXiv:…]它解决了…" read as one run of text.
+    said = "“FooCodec 兼顾语义与声学。” （原文） [arXiv:2601.00001v1]它解决了效率问题。 [arXiv:2601.00001v1]"
+    verdicts = [SentenceVerdict("它解决了效率问题。 [arXiv:2601.00001v1]", ["2601.00001v1"], True, "lexical", [])]
+    assert annotate(said, verdicts) == said.replace("]它", "] 它")
+    # Punctuation, a line break or the next citation stay where the model put them.
+    for kept in ("FooNet [arXiv:2601.00001v1], BarNet [arXiv:2601.00002v1].", "甲[arXiv:2601.00001v1]。\n乙",
+                 "FooNet [arXiv:2601.00001v1][arXiv:2601.00002v1]"):
+        assert annotate(kept, []) == kept
+
+
+def test_an_english_sentence_with_chinese_words_is_replaced_by_the_quote_it_restates(bundled_index, e5):
+    # Seen in the chat: "… unscripted口语 data" passed the check (the word is in the evidence) and was shown.
+    casper = "2506.00267v3"
+    draft = f"CASPER provides over 100 hours of real, unscripted口语 data [arXiv:{casper}]."
+    answer = scripted(bundled_index, e5, draft).ask("What kind of speech data does CASPER provide?")
+    assert not answer.abstained and "unscripted口语" not in answer.text
+    assert "提供100+小时真实、无脚本的口语数据" in answer.text  # the sentence it restates, quoted and labelled
+    assert in_another_language(draft, "en") and not in_another_language(draft, "zh")
+    assert not in_another_language(f"CASPER says “提供100+小时数据” (quoted) [arXiv:{casper}]", "en")
+    # A sentence in Chinese as a whole is the model answering in Chinese (kept: see the test above on Whisper).
+    assert not in_another_language(f"它通过提示机制改进了Whisper模型 [arXiv:{casper}]。", "en")

@@ -424,6 +424,12 @@ def test_real_bundled_model_the_topic_check_settles_refusals_and_other_papers(bu
     stutter = assistant.ask("Which paper detects stuttering with an LLM?")
     assert "topic_check" in stutter.timings_ms
     assert not any(c.arxiv_id.startswith(("2505.21138", "2505.20491")) for c in stutter.citations)
+    # The judge accepted the paper first in the ranking; the model's sentences failed the check, and "EQ" is
+    # not a word of the summary (均衡): it was refused as unsupported with its paper first. Now it is quoted.
+    effects = assistant.ask("Is there a paper where an LLM predicts EQ or reverb settings straight from a text "
+                            "description, without any task-specific training?")
+    assert "topic_check" in effects.timings_ms and not effects.abstained
+    assert {c.arxiv_id for c in effects.citations} == {"2505.20770v1"}
 
 
 def test_answer_language_can_be_chosen(extractive):
