@@ -87,6 +87,7 @@ def answerability(question: str, sources: list[Source], paper_text: dict[str, st
     unstated = unstated_parts(question, sources[0].sentences)
     if len(unstated) == len(parts):
         return 0.0  # a count or a metric's value that the summary does not state (assistant/asked.py)
+    whole = question  # its names are not new when the summary holds them ("NTPP … ？用哪个对话语料训练的？")
     if unstated:  # what the rest of the question asks may still be answered (the engine says which part is not)
         question = " ".join(part for part, bare in zip(parts, question_parts(question, keep_context=False))
                             if bare not in unstated)
@@ -95,7 +96,7 @@ def answerability(question: str, sources: list[Source], paper_text: dict[str, st
         return 0.0
     if NAME_RE.search(question) and not HAS_NAME_RE.search(f"{sources[0].title} {shown}"):
         return 0.0
-    if asks_a_name(question) and not is_multi_part(question) and not names_given(sources[0].sentences, question):
+    if asks_a_name(question) and not is_multi_part(question) and not names_given(sources[0].sentences, whole):
         return 0.0  # "Which specific LLM does X use?" and X's summary names none (the title does not count:
         # a title is all capitalised words)
     terms = specific_terms(question)

@@ -179,7 +179,7 @@ _ASKS_COMPONENT_RE = re.compile(
 """A question for a component a paper uses (its LLM, its TTS engine), named in a sentence that speaks of one."""
 _ASKS_NAMED_RE = re.compile(
     rf"\b(?:which|what)\s+(?:specific\s+|particular\s+)?{_BETWEEN}(?:models?|datasets?|benchmarks?|toolkits?)\b|"
-    r"(?:哪个|哪些|(?<!为)什么)[\u3400-\u9fffA-Za-z]{0,4}?(?:模型|数据集|基准)", re.IGNORECASE)
+    r"(?:哪个|哪些|(?<!为)什么)[\u3400-\u9fffA-Za-z]{0,4}?(?:模型|数据集|语料|基准)", re.IGNORECASE)
 """A question for a model or a dataset, which may be the paper's own ("Which audio model reaches 50.2 mAP?")."""
 _ASKS_RESOURCE: dict[str, tuple[re.Pattern, re.Pattern]] = {
     kind: (re.compile(rf"\b(?:which|what)\s+(?:specific\s+|particular\s+)?{_BETWEEN}(?:{en})\b|"

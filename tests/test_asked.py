@@ -586,3 +586,11 @@ def test_an_english_sentence_with_chinese_words_is_replaced_by_the_quote_it_rest
     assert not in_another_language(f"CASPER says “提供100+小时数据” (quoted) [arXiv:{casper}]", "en")
     # A sentence in Chinese as a whole is the model answering in Chinese (kept: see the test above on Whisper).
     assert not in_another_language(f"它通过提示机制改进了Whisper模型 [arXiv:{casper}]。", "en")
+
+
+def test_a_two_part_question_with_both_parts_left_open_is_still_refused(extractive):
+    # NTPP's summary gives no parameter count and names no corpus. Cut into parts, the second part ("用哪个对话语料
+    # 训练的？") lost the name NTPP, and the paper's own name then counted as the corpus named: it was answered.
+    assert asks_a_name("用哪个对话语料训练的？")
+    answer = extractive.ask("NTPP 模型有多少参数？用哪个对话语料训练的？")
+    assert answer.abstained
