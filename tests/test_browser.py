@@ -25,6 +25,7 @@ from ui.settings import Settings
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TIMEOUT_MS = 60_000
+ASSERT_TIMEOUT_MS = 20_000
 # Gradio's queue calls a pandas API that pandas 3 deprecates; nothing to do with these tests.
 # Slow: a real browser over a real server (about 10 s each, measured in a full run).
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*")]
@@ -45,6 +46,9 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, device_scale_factor=1)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
+    # Assertions wait for their condition too: Playwright's 5 s default was not enough for a reopened
+    # conversation to render on a loaded 2-core machine (seen once in a fresh clone's `make test`).
+    expect.set_options(timeout=ASSERT_TIMEOUT_MS)
     yield page
     context.close()
 
