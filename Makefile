@@ -18,6 +18,9 @@ install: $(STAMP)
 # virtual machines here its AMX kernels crash the process at the first decode (segfault; llama.cpp
 # issue 20824). The check after the build catches a wheel from pip's cache built without the flags.
 NO_AMX := $(if $(filter x86_64,$(shell uname -m)),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
+# Without llama.cpp's multimodal library (mtmd), which paperchat never loads: the build took 466 s (a test ran beside
+# it for 3 of them) instead of 512 s on 2 cores (`pip wheel` of the 0.3.36 sdist, 2026-12-03).
+LLAMA_CMAKE := -DLLAVA_BUILD=OFF
 HAS_AMX := "import llama_cpp, sys; sys.exit('AMX_INT8 = 1' in llama_cpp.llama_print_system_info().decode())"
 
 # torch first, from the CPU build on local disk: anything else would pull a multi-GB CUDA build.
@@ -26,8 +29,8 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.0.1
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" $(BIN)/python -m pip install --quiet -c requirements.lock llama_cpp_python
-	$(BIN)/python -c $(HAS_AMX) || CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" $(BIN)/python -m pip install --quiet \
+	CMAKE_ARGS="$(LLAMA_CMAKE)" CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" $(BIN)/python -m pip install --quiet -c requirements.lock llama_cpp_python
+	$(BIN)/python -c $(HAS_AMX) || CMAKE_ARGS="$(LLAMA_CMAKE)" CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" $(BIN)/python -m pip install --quiet \
 		--no-cache-dir --force-reinstall --no-deps -c requirements.lock llama_cpp_python
 	$(BIN)/python -c $(HAS_AMX) || (echo "llama_cpp_python was built with AMX kernels, which crash here" && exit 1)
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test,bench]'
