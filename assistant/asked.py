@@ -234,6 +234,14 @@ _NOT_NAMES = GENERIC_TERMS | frozenset(LANGUAGES) | frozenset("""
 _NAME_RE = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]*[A-Z][A-Za-z]*[A-Z0-9][A-Za-z0-9]*|[A-Za-z]+\d[A-Za-z0-9]*|"
                       r"[A-Z][a-z0-9]*(?=-[A-Z])|"
                       r"(?<=[^\s.!?。！？]\s)[A-Z][a-z]+|(?<=[\u3400-\u9fff（(“])[A-Z][a-z]+)(?:[-.][A-Za-z0-9]+)*")
+_PROPOSED_RE = re.compile(r"(?:提出了?|\b(?:propos|introduc|present)(?:es|ed|e|s)?)\s*(?:the\s+|a\s+|an\s+)?\**\s*"
+                          r"([A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*)", re.IGNORECASE)
+"""The name a paper gives its own system ("本文提出EThai-ASR", "we propose LISTEN")."""
+_ASKS_USED_RE = re.compile(r"\b(?:use[sd]?|using|build(?:s|ing)?\s+on|built\s+on|based\s+on|rel(?:y|ies)\s+on|"
+                           r"plug(?:s|ged)?\s+into|backbone)\b|用|基于|底座|骨干|接入", re.IGNORECASE)
+"""A question for what a paper uses ("Which LLM does it build on?"), not for what it is ("Which framework …?")."""
+_ASKS_PROPOSED_RE = re.compile(r"提出|设计|开发|推出|叫什么|名字|propos|introduc|present|develop|design|\bname",
+                               re.IGNORECASE)
 _CITATION_RE = re.compile(r"\[?arXiv:[^\]\s]*\]?")
 _DERIVED_RE = re.compile(r"-(?:based|style|like|only|level|aware|free|driven|guided|specific|conditioned)$")
 _ACRONYM_RE = re.compile(r"\b[A-Z][A-Z0-9]{1,9}\b")
@@ -266,9 +274,15 @@ def names_given(sentences: list[str], question: str) -> list[str]:
         return [language for language, written in LANGUAGES.items()
                 if re.search(rf"\b{language}\b|{written}", text, re.IGNORECASE)]
     question_only = _CONTEXT_RE.sub("", question)
-    kind = _MODEL_WORD_RE if _ASKS_COMPONENT_RE.search(question_only) else _resource_asked(question_only)
+    component = bool(_ASKS_COMPONENT_RE.search(question_only))
+    kind = _MODEL_WORD_RE if component else _resource_asked(question_only)
+    # "Which LLM does the Thai ASR paper build on?": the system the paper proposes ("提出EThai-ASR系统") is not
+    # a component it uses, unless that is what is asked ("What codec does it propose?").
+    own = {name for sentence in sentences for name in _PROPOSED_RE.findall(sentence)} \
+        if component and _ASKS_USED_RE.search(question_only) and not _ASKS_PROPOSED_RE.search(question_only) \
+        else set()
     return [name for sentence in sentences if kind is None or kind.search(sentence)
-            for name in new_names(sentence, question)]
+            for name in new_names(sentence, question) if name not in own]
 
 
 def new_names(text: str, question: str) -> list[str]:

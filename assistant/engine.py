@@ -34,7 +34,7 @@ from assistant.followup import is_follow_up, reads_as_question, switches_to
 from assistant.draft import annotate, drop_repeats, drop_restatements, extractive_answer, in_another_language, is_filler, \
     is_refusal, key_quote, mend_titles, name_the_work, one_title_a_line, quoted_answer, remove_sentence, strip_echo, \
     title_quotes, titles_after_the_first, without_titles
-from assistant.retrieval import HybridRetriever
+from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.scope import Scope, Versions, resolve_scope
 from assistant.settings import Settings
 from assistant.translation import QuestionTranslator
@@ -234,6 +234,8 @@ class Assistant:
             after_first = titles_after_the_first(standalone, [v for v in verdicts if v not in off])
             after_first += self.off_topic_papers(standalone, sought, sources,
                                                  [v for v in verdicts if v not in off + after_first])
+            after_first += self.names_from_elsewhere(standalone, retrieval, sources,
+                                                     [v for v in verdicts if v not in off + after_first])
             for verdict in off + after_first:
                 text = remove_sentence(text, verdict.text)
             verdicts = [v for v in verdicts if v not in off + after_first]
@@ -465,6 +467,26 @@ class Assistant:
         others = {c for v in verdicts for c in v.citations if not c.startswith(sought) and c in by_id}
         rejected = {c for c in others if not on_topic(question, by_id[c], self.retriever, self.settings, self.topic_llm,
                                                       EXTRA_PAPER_MIN_YES)}
+        return [v for v in verdicts if v.citations and set(v.citations) <= rejected]
+
+    def names_from_elsewhere(self, question: str, retrieval: Retrieval, sources: list[Source],
+                             verdicts: list[SentenceVerdict]) -> list[SentenceVerdict]:
+        """Sentences answering a name question about a described paper with a name from another paper shown,
+        which the topic check rejects as the work asked about.
+
+        Seen on my own question "Which dataset of children's speech was used for reading-error detection?": the
+        Dutch children's reading paper led the evidence, and the model answered "ChildGuard1", citing the
+        child-targeted hate-speech paper shown beside it (asked in Chinese, it added what ChildGuard is for). The
+        name is in that paper's evidence, so the check found the sentence supported. A question that names its
+        paper is left alone.
+        """
+        if not (self.topic_checks and sources and asks_a_name(question)) or retrieval.requested_ids \
+                or any(names_paper(question, s.title) for s in sources):
+            return []
+        by_id = {s.arxiv_id: s for s in sources}
+        others = {c for v in verdicts if v.supported for c in v.citations if c != sources[0].arxiv_id and c in by_id}
+        rejected = {c for c in others if not on_topic(question, by_id[c], self.retriever, self.settings,
+                                                      self.topic_llm, EXTRA_PAPER_MIN_YES)}
         return [v for v in verdicts if v.citations and set(v.citations) <= rejected]
 
     @staticmethod

@@ -31,6 +31,11 @@ from index.store import StoredChunk
 
 _VERSION_QUESTION_RE = re.compile(
     r"\bversions?\b|\bv\d\b|版本|哪一版|第\s*[一二三四五\d]\s*个?版|最新的?版|改动|变化|更新|revis", re.IGNORECASE)
+_MODEL_VARIANT_RE = re.compile(
+    r"\b(?:\d+(?:\.\d+)?\s*[BMK]|small|base|large|lite|mini|tiny|distilled|compressed|quanti[sz]ed|pruned|"
+    r"open[- ]source)[- ]versions?\b|\d+(?:\.\d+)?\s*[BMK]\s*(?:的)?版本?|[\d一二三四五六七八九十百千]+\s*亿参数(?:的)?版本?",
+    re.IGNORECASE)
+"""A model's size or variant called a version ("the 7B version", "70亿参数的版本"), not an arXiv version."""
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*\+?%?")
 _ORDINAL_RE = re.compile(
     r"\bv(\d)\b|\bversion\s*(\d)\b|\b(first|second|third|fourth|fifth)\s+version\b|第\s*([一二三四五\d])\s*个?版|"
@@ -82,7 +87,9 @@ def estimate_tokens(text: str) -> int:
 
 
 def is_version_question(question: str) -> bool:
-    return bool(_VERSION_QUESTION_RE.search(question))
+    """Does the question ask about a paper's arXiv versions? "the 7B version" is a model's size, not one of them
+    (seen: a two-part question on video-SALMONN 2 got version evidence, without its sentence holding 28%)."""
+    return bool(_VERSION_QUESTION_RE.search(_MODEL_VARIANT_RE.sub(" ", question)))
 
 
 def named_version(question: str) -> int | None:

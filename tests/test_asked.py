@@ -87,6 +87,20 @@ def test_a_model_is_named_in_a_sentence_about_a_model():
     assert not names_given(["将交互定义为LLM通过注意力模块探查编码器表示，而非依赖FFN或CTC。"], question)
 
 
+def test_the_system_a_paper_proposes_is_not_the_component_it_uses():
+    # Seen on my own question "Which LLM does the Thai ASR paper build on?": the summary's "提出EThai-ASR系统" counted
+    # as the LLM named, and sentences saying only "LLMs" were quoted as the answer.
+    sentences = ["提出**FooASR-2**系统，首次将大型语言模型（LLMs）应用于泰语语音识别。",
+                 "We propose BarNet, an LLM-based recogniser."]
+    assert not names_given(sentences, "Which LLM does the Thai ASR paper build on?")
+    assert not names_given(sentences, "泰语语音识别那篇论文用的是哪个大语言模型？")
+    # ... unless the system proposed is what is asked, or the sentence names another model too
+    assert names_given(sentences, "What codec does the Thai ASR paper propose?") == ["FooASR-2", "BarNet"]
+    assert "BazLM-7B" in names_given(["本文提出基于BazLM-7B的QuxASR模型。"], "Which LLM does the Thai ASR paper build on?")
+    # "Which framework teaches LLMs …?" asks for the system proposed (dev q040)
+    assert names_given(sentences[:1], "Which framework teaches LLMs to recognise Thai speech?") == ["FooASR-2"]
+
+
 def test_a_spelled_out_acronym_a_derived_word_or_a_metric_is_no_name():
     question = "Which specific LLM does FATL use for its auxiliary loss?"
     # FATL's long form, "CTC-based" (CTC's) and a detection metric (DET) name no LLM (seen: a summary naming no

@@ -404,7 +404,7 @@ def test_real_bundled_model_the_topic_check_settles_refusals_and_other_papers(bu
     """Questions of mine that the engine answered wrongly before: a paper e5 found and the model refused (quoted
     now, as the judge accepts it), other papers listed beside the one found (left out when the judge is not sure
     of them), "anything on X?" for a topic no paper covers (once quoted from a loose match), and a paper that
-    retrieval misses (a neighbour was quoted in its place)."""
+    retrieval misses (a neighbour was quoted in its place), and a name taken from the wrong paper."""
     from assistant import prompts
 
     settings = Settings(**bundled_index.model_dump(), backend="local",
@@ -430,6 +430,10 @@ def test_real_bundled_model_the_topic_check_settles_refusals_and_other_papers(bu
                             "description, without any task-specific training?")
     assert "topic_check" in effects.timings_ms and not effects.abstained
     assert {c.arxiv_id for c in effects.citations} == {"2505.20770v1"}
+    # A name asked of a described paper, answered from the paper shown beside it: "The dataset … is ChildGuard1
+    # [arXiv:<the hate-speech paper>]" passed the check, since ChildGuard1 is in that paper's evidence.
+    reading = assistant.ask("Which dataset of children's speech was used for reading-error detection?")
+    assert "ChildGuard" not in reading.text and "2506.21613v1" not in {c.arxiv_id for c in reading.citations}
 
 
 def test_answer_language_can_be_chosen(extractive):
