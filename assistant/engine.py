@@ -463,11 +463,8 @@ class Assistant:
         """
         if not sought or not self.topic_checks:
             return []
-        by_id = {s.arxiv_id: s for s in sources}
-        others = {c for v in verdicts for c in v.citations if not c.startswith(sought) and c in by_id}
-        rejected = {c for c in others if not on_topic(question, by_id[c], self.retriever, self.settings, self.topic_llm,
-                                                      EXTRA_PAPER_MIN_YES)}
-        return [v for v in verdicts if v.citations and set(v.citations) <= rejected]
+        others = {c for v in verdicts for c in v.citations if not c.startswith(sought)}
+        return self._judged_off_topic(question, sources, others, verdicts)
 
     def names_from_elsewhere(self, question: str, retrieval: Retrieval, sources: list[Source],
                              verdicts: list[SentenceVerdict]) -> list[SentenceVerdict]:
@@ -483,10 +480,17 @@ class Assistant:
         if not (self.topic_checks and sources and asks_a_name(question)) or retrieval.requested_ids \
                 or any(names_paper(question, s.title) for s in sources):
             return []
+        others = {c for v in verdicts if v.supported for c in v.citations if c != sources[0].arxiv_id}
+        return self._judged_off_topic(question, sources, others, verdicts)
+
+    def _judged_off_topic(self, question: str, sources: list[Source], papers: set[str],
+                          verdicts: list[SentenceVerdict]) -> list[SentenceVerdict]:
+        """The sentences citing only papers (of ``papers`` shown as ``sources``) that the topic check does not
+        accept as the work ``question`` is about, at the bar for papers beside the one found."""
         by_id = {s.arxiv_id: s for s in sources}
-        others = {c for v in verdicts if v.supported for c in v.citations if c != sources[0].arxiv_id and c in by_id}
-        rejected = {c for c in others if not on_topic(question, by_id[c], self.retriever, self.settings,
-                                                      self.topic_llm, EXTRA_PAPER_MIN_YES)}
+        rejected = {c for c in papers if c in by_id and not on_topic(question, by_id[c], self.retriever,
+                                                                      self.settings, self.topic_llm,
+                                                                      EXTRA_PAPER_MIN_YES)}
         return [v for v in verdicts if v.citations and set(v.citations) <= rejected]
 
     @staticmethod
