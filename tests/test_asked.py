@@ -608,3 +608,14 @@ def test_a_two_part_question_with_both_parts_left_open_is_still_refused(extracti
     assert asks_a_name("用哪个对话语料训练的？")
     answer = extractive.ask("NTPP 模型有多少参数？用哪个对话语料训练的？")
     assert answer.abstained
+
+
+def test_a_models_size_called_a_version_is_not_an_arxiv_version():
+    from assistant.evidence import is_version_question
+
+    # Seen on fresh5: "…which proprietary models does the 7B version outperform?" got the evidence of a version
+    # question (sentences in reading order), without the sentence holding the figure asked.
+    assert not is_version_question("By how much did FooNet cut errors, and which models does the 7B version beat?")
+    assert not is_version_question("FooNet 的70亿参数版本超过了哪些模型？")
+    assert is_version_question("Which version of the FooNet paper mentions multi-turn dialogue?")
+    assert is_version_question("FooNet 第二版相比第一版改了什么？")
