@@ -382,7 +382,8 @@ def test_titles_listed_in_one_run_are_checked_one_by_one_and_off_question_ones_d
     answer = scripted(bundled_index, e5, run).ask("Which papers evaluate on LibriSpeech?")
     titles = [line for line in answer.text.splitlines() if line.startswith("- [arXiv:")]
     assert [t.split("]")[0] for t in titles] == ["- [arXiv:2506.12570v1", "- [arXiv:2506.22846v1"]
-    assert all("LibriSpeech" in quote for quote in answer.key_sentences) and len(answer.key_sentences) == 2
+    assert all("LibriSpeech" in quote for quote in answer.key_sentences) and len(answer.key_sentences) == 2, \
+        (answer.key_sentences, [s.arxiv_id for s in answer.sources])
     assert {"2505.20491v1", "2505.21138v2"} & {c.arxiv_id for c in answer.citations} == set()
     assert len(answer.dropped) == 2 and not answer.abstained
 

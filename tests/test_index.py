@@ -10,20 +10,23 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from llama_index.core.embeddings import MockEmbedding
 
 from bench import synth
 from conftest import BIN, invoke_cli, write_jsonl
-from index.store import open_store
+from index.store import EF_SEARCH, open_store
 from index.chunking import chunk_paper
 from index.corpus import CorpusLimits, read_corpus
+from index.embedders import embedder_name
 from index.errors import EmbedderMismatch
 from index.ingest import PAPERS_PER_BATCH, IngestProgress, ingest
 from index.search import search
 from index.settings import BUNDLED_CORPUS, IndexSettings
 
 BUNDLED = read_corpus([BUNDLED_CORPUS]).papers
+DEV = Path(__file__).parents[1] / "evals" / "datasets" / "dev.jsonl"
 
 
 def expected_ids(papers) -> set[str]:
@@ -65,6 +68,31 @@ def test_search_groups_versions_into_one_result(bundled_index, e5):
     assert len(bases) == len(set(bases))
     casper = next(h for h in hits if h.base_id == "2506.00267")
     assert casper.versions == ["2506.00267v1", "2506.00267v2", "2506.00267v3"]
+
+
+def test_the_dense_search_returns_the_exact_nearest_chunks_in_every_process(bundled_index, e5):
+    # With Chroma's default ef_search (100), 10 of the 4,800 nearest chunks of 60 dev questions were missing,
+    # different ones in each process: answers changed from run to run.
+    store = open_store(bundled_index)
+    got = store.collection.get(include=["embeddings"])
+    vectors = np.array(got["embeddings"])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    questions = [json.loads(line)["question"] for line in DEV.read_text(encoding="utf-8").splitlines() if line]
+    for question in questions[:60]:
+        query = np.array(e5.get_query_embedding(question))
+        exact = {got["ids"][i] for i in np.argsort(-(vectors @ (query / np.linalg.norm(query))))[:80]}
+        assert {i for i, _ in store.nearest(query.tolist(), 80)} == exact, question
+
+
+def test_an_index_built_with_chromas_default_search_breadth_is_given_ours(tmp_path):
+    settings = IndexSettings(data_dir=tmp_path)
+    old = open_store(settings).client.create_collection(settings.collection, embedding_function=None,
+                                                        configuration={"hnsw": {"space": "cosine"}},
+                                                        metadata={"embedder": embedder_name(settings)})
+    assert old.configuration_json["hnsw"]["ef_search"] == 100
+    assert open_store(settings).collection.configuration_json["hnsw"]["ef_search"] == EF_SEARCH
+    assert open_store(settings).client.get_collection(settings.collection).configuration_json["hnsw"][
+        "ef_search"] == EF_SEARCH
 
 
 @pytest.mark.slow
@@ -201,6 +229,7 @@ def test_chroma_server_mode_ingest_search_and_reingest(chroma_server, tmp_path, 
     assert not (tmp_path / "unused" / "chroma").exists(), "server mode must not create an embedded database"
     assert stored_ids(store) == expected_ids(papers)
     assert search(store, e5, "儿童朗读错误检测")[0].base_id == "2506.11079"
+    assert store.collection.configuration_json["hnsw"]["ef_search"] == EF_SEARCH
     again = ingest([write_jsonl(tmp_path / "a.jsonl", papers)], open_store(settings), lambda: e5)
     assert again.unchanged == 6 and again.embedded_chunks == 0
 
