@@ -330,7 +330,9 @@ def lexical_support(sentence: str, evidence: str) -> SupportVerdict:
     荷兰, Word Error Rate for 词错误率); a language's name is then looked for as Chinese writes it (English
     as 英语 or 英译, :data:`assistant.asked.LANGUAGES`: "evaluated on English to German" with no 德语 in the
     evidence is an invented language pair); a Chinese sentence's language must be in the evidence too
-    ("是用中文录制的" of a summary that names no language was seen passing on the dataset's name). One missing
+    ("是用中文录制的" of a summary that names no language was seen passing on the dataset's name); a name said
+    to be outperformed ("beats X", "优于X") must be one the evidence compares with, when it compares with
+    anything (the name of the method that won was seen put there). One missing
     item makes the sentence unsupported, which catches swapped numbers (12% for 21%) and swapped
     methods (PPO for DPO) but also rounded numbers (9% for 9.4%).
     """
@@ -357,6 +359,13 @@ def lexical_support(sentence: str, evidence: str) -> SupportVerdict:
                        for name, written in LANGUAGES.items()):
                 found[word] = False
 
+    compared = _compared_names(evidence)
+    if compared is not None:  # "outperforms proprietary models like MrDPO" of "MrDPO cut errors 28%, and the
+        # 7B model beats GPT-4o": a name the evidence holds, but not as what was outperformed
+        for term in _outperformed(claim):
+            if found.get(term) and not any(_term_key(term) == _term_key(name) for name in compared):
+                found[f"{term} (as outperformed)"] = False
+
     if not found:
         return SupportVerdict(supported=None, score=None)
     missing = tuple(item for item, ok in found.items() if not ok)
@@ -366,6 +375,45 @@ def lexical_support(sentence: str, evidence: str) -> SupportVerdict:
         checked=tuple(found),
         missing=missing,
     )
+
+
+# "A outperforms B": what follows the verb in a claim, up to a preposition or the end of the clause, is what
+# was outperformed ("beats Whisper on LibriSpeech": Whisper only).
+_OUTPERFORMS_RE = re.compile(r"\b(?:outperform|surpass|beat|exceed)\w*|\b(?:better|stronger)\s+than\b|"
+                             r"\bsuperior\s+to\b|优于|超越|超过|胜过|好于", re.IGNORECASE)
+_CLAIM_OBJECT_END_RE = re.compile(r"[,，。;；:：!?！？()（）]|\.(?!\d)|在|\s(?:on|in|by|with|across|at|for|while|"
+                                  r"when|under|using|through|to|from|and\s+\w+(?:s|ed|ing))\b", re.IGNORECASE)
+# In evidence, anything a comparison is made with: after these words, up to the end of the clause; "与X相比"
+# and "X被…超越" (read whole: the name before 被 is the one outperformed) too.
+_COMPARED_RE = re.compile(r"\b(?:outperform|surpass|beat|exceed)\w*|\b(?:than|over|against|versus|vs\.?|"
+                          r"compared\s+(?:with|to)|relative\s+to|superior\s+to)\b|优于|超越|超过|胜过|好于|相比于?|"
+                          r"相较于?|对比|领先于?", re.IGNORECASE)
+_EVIDENCE_CLAUSE_END_RE = re.compile(r"[。;；!?！？，]|\.(?:\s|$)")
+_WITH_BEFORE_RE = re.compile(r"(?:与|和|同|跟|较)([^，。；]{1,60}?)(?:相比|相较|对比|而言)|([^，。；]{1,60})被")
+
+
+def _outperformed(claim: str) -> list[str]:
+    """The names a claim says were outperformed (after "outperforms", "优于", ...)."""
+    names = []
+    for match in _OUTPERFORMS_RE.finditer(claim):
+        rest = claim[match.end():]
+        end = _CLAIM_OBJECT_END_RE.search(rest)
+        names += _terms(rest[:end.start() if end else len(rest)], capitalised=True, skip_first=False)
+    return names
+
+
+def _compared_names(evidence: str) -> set[str] | None:
+    """Every name evidence compares with (what it outperformed, what it was compared to), or None when it makes
+    no comparison: then it cannot tell a name out of that role."""
+    spans = []
+    for match in _COMPARED_RE.finditer(evidence):
+        rest = evidence[match.end():]
+        end = _EVIDENCE_CLAUSE_END_RE.search(rest)
+        spans.append(rest[:end.start() if end else len(rest)])
+    spans += [m[1] or m[2] for m in _WITH_BEFORE_RE.finditer(evidence)]
+    if not spans:
+        return None
+    return {name for span in spans for name in _terms(span, capitalised=True, skip_first=False)}
 
 
 # A language as Chinese writes it, two characters or more ("英" alone is in 英伟达 and 精英 too).

@@ -12,13 +12,14 @@ a line that is exactly an evidence header with a "- " line under it; from there 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from difflib import SequenceMatcher
 
 from assistant import prompts
 from assistant.answer import SentenceVerdict, Source
 from assistant.answerability import ASKS_NUMBER_RE
 from assistant.asked import asks_one_work, asks_which_work, names_paper, new_names, paper_name, restates
-from assistant.citations import split_answer_sentences, strip_citations
+from assistant.citations import lexical_support, split_answer_sentences, strip_citations
 from assistant.evidence import ASKS_DATA_RE, HAS_NUMBER_RE, QUANTITY_RE, SPEAKS_OF_DATA_RE, has_figure
 from index.ids import NEW_STYLE_ID
 
@@ -360,3 +361,30 @@ def remove_sentence(text: str, sentence: str) -> str:
         text = text[:at] + text[at + len(sentence):]
     lines = [line.rstrip() for line in text.splitlines()]
     return "\n".join(line for line in lines if re.search(r"\w", line)).strip()
+
+
+def idle_citations_removed(text: str, verdicts: list[SentenceVerdict],
+                           sources: list[Source]) -> tuple[str, list[SentenceVerdict]]:
+    """A supported sentence citing several papers loses the citations of those whose evidence holds none of its
+    numbers and names, when another one cited holds them.
+
+    Seen on my own question "PredGen 把延迟降低了多少？": "PredGen 把延迟降低了约2倍。" cited PredGen and the three
+    papers shown after it; the check passed it on PredGen's evidence, and the user saw four papers behind one
+    figure. A paper that holds one of the sentence's names keeps its citation ("A and B both use LoRA").
+    Returns the text and the verdicts, those sentences with the citations left.
+    """
+    by_id = {s.arxiv_id: s for s in sources}
+    kept = []
+    for verdict in verdicts:
+        if verdict.supported and verdict.method == "lexical" and len(verdict.citations) > 1:
+            claim = strip_citations(verdict.text)
+            idle = [c for c in verdict.citations if c in by_id and lexical_support(
+                claim, " ".join([by_id[c].title, *by_id[c].sentences])).score == 0]
+            if idle and len(idle) < len(verdict.citations) and verdict.text in text:
+                sentence = verdict.text
+                for arxiv_id in idle:
+                    sentence = sentence.replace(f"[arXiv:{arxiv_id}]", "")
+                text = text.replace(verdict.text, sentence, 1)
+                verdict = replace(verdict, text=sentence, citations=[c for c in verdict.citations if c not in idle])
+        kept.append(verdict)
+    return text, kept

@@ -31,9 +31,9 @@ from assistant.evidence import select_evidence
 from assistant.asked import a_title_answers, asks_a_name, asks_each, asks_for_the_paper, asks_which_work, \
     is_multi_part, names_given, names_paper, new_names, question_parts, seeks_a_paper, unstated_parts
 from assistant.followup import is_follow_up, reads_as_question, switches_to
-from assistant.draft import annotate, drop_repeats, drop_restatements, extractive_answer, in_another_language, is_filler, \
-    is_refusal, key_quote, mend_titles, name_the_work, one_title_a_line, quoted_answer, remove_sentence, strip_echo, \
-    title_quotes, titles_after_the_first, without_titles
+from assistant.draft import annotate, drop_repeats, drop_restatements, extractive_answer, idle_citations_removed, \
+    in_another_language, is_filler, is_refusal, key_quote, mend_titles, name_the_work, one_title_a_line, quoted_answer, \
+    remove_sentence, strip_echo, title_quotes, titles_after_the_first, without_titles
 from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.scope import Scope, Versions, resolve_scope
 from assistant.settings import Settings
@@ -243,6 +243,7 @@ class Assistant:
             # "an LLM predicts EQ settings" over a summary that writes 均衡 was refused with its paper first.
             may_quote = bool(sources) and (bool(judged and sought) or self.answerable(standalone, sources, retrieval))
             text, verdicts, dropped[:] = self.repair(text, verdicts, sources, may_quote)
+            text, verdicts = idle_citations_removed(text, verdicts, sources)
             dropped += off
             if dropped:
                 notices.append(prompts.DROPPED[language].format(count=len(dropped)))

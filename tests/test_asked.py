@@ -355,6 +355,16 @@ def test_each_title_the_model_lists_gets_its_papers_answering_sentence(bundled_i
     assert set(answer.key_sentences) == {lines[1], lines[3]} and not answer.abstained
 
 
+def test_a_figure_cited_to_several_papers_keeps_the_one_that_holds_it(bundled_index, e5):
+    # Seen with the bundled model on my own question: one figure, its paper and the three papers shown after it.
+    reply = ("PredGen 把延迟降低了约2倍。[arXiv:2506.15556v1][arXiv:2506.00975v4][arXiv:2506.07081v2]"
+             "[arXiv:2506.01845v1]")
+    answer = scripted(bundled_index, e5, reply).ask("PredGen 把延迟降低了多少？")
+    assert not answer.abstained and answer.text.startswith("PredGen 把延迟降低了约2倍。[arXiv:2506.15556v1]\n")
+    assert {c.arxiv_id for c in answer.citations} == {"2506.15556v1"}
+    assert answer.sentences[0].citations == ["2506.15556v1"] and answer.sentences[0].supported
+
+
 def test_a_sentence_the_model_repeats_is_shown_once():
     from assistant.draft import drop_repeats
 

@@ -254,6 +254,25 @@ def test_swapped_method_or_dataset_is_unsupported(sentence, missing):
     assert set(missing) <= set(verdict.missing)
 
 
+@pytest.mark.parametrize("sentence, supported", [
+    # Seen with the bundled model (in other words): "outperforms proprietary models like MrDPO", MrDPO being the
+    # method that cut the errors, and the models outperformed two others.
+    ("The 8B model outperforms proprietary models like ZetaPO.", False),
+    ("The 8B model outperforms OrcaNet-3 and Vireo-2.5.", True),
+    ("ZetaPO cut errors by 31%.", True),
+    ("It beats OrcaNet-3 on LibriX.", True),
+    ("它优于ZetaPO。", False),
+])
+def test_a_name_said_to_be_outperformed_must_be_one_the_evidence_compares_with(sentence, supported):
+    evidence = "实验显示ZetaPO将错误率降低31%，且80亿参数模型超越OrcaNet-3和Vireo-2.5，在LibriX上保持领先。"
+    verdict = lexical_support(sentence, evidence)
+    assert verdict.supported is supported, verdict
+    assert ("ZetaPO (as outperformed)" in verdict.missing) is not supported
+    # Evidence that compares with nothing cannot tell a name's role; "与X相比" compares with X.
+    assert lexical_support("ZetaPO outperforms OrcaNet-3.", "ZetaPO和OrcaNet-3都降低了错误率。").supported
+    assert lexical_support("ZetaPO outperforms OrcaNet-3.", "与OrcaNet-3相比，ZetaPO错误率降低31%。").supported
+
+
 @pytest.mark.parametrize("sentence, evidence", [
     ("预训练使用了300,000小时的数据。", DIALECT_V1_EVIDENCE),
     ("预训练使用了30万小时的数据。", DIALECT_V2_EVIDENCE),
