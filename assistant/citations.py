@@ -385,9 +385,8 @@ _CLAIM_OBJECT_END_RE = re.compile(r"[,，。;；:：!?！？()（）]|\.(?!\d)|�
                                   r"when|under|using|through|to|from|and\s+\w+(?:s|ed|ing))\b", re.IGNORECASE)
 # In evidence, anything a comparison is made with: after these words, up to the end of the clause; "与X相比"
 # and "X被…超越" (read whole: the name before 被 is the one outperformed) too.
-_COMPARED_RE = re.compile(r"\b(?:outperform|surpass|beat|exceed)\w*|\b(?:than|over|against|versus|vs\.?|"
-                          r"compared\s+(?:with|to)|relative\s+to|superior\s+to)\b|优于|超越|超过|胜过|好于|相比于?|"
-                          r"相较于?|对比|领先于?", re.IGNORECASE)
+_COMPARED_RE = re.compile(_OUTPERFORMS_RE.pattern + r"|\b(?:than|over|against|versus|vs\.?|compared\s+(?:with|to)|"
+                          r"relative\s+to)\b|相比于?|相较于?|对比|领先于?", re.IGNORECASE)
 _EVIDENCE_CLAUSE_END_RE = re.compile(r"[。;；!?！？，]|\.(?:\s|$)")
 _WITH_BEFORE_RE = re.compile(r"(?:与|和|同|跟|较)([^，。；]{1,60}?)(?:相比|相较|对比|而言)|([^，。；]{1,60})被")
 

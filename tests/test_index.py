@@ -70,7 +70,7 @@ def test_search_groups_versions_into_one_result(bundled_index, e5):
     assert casper.versions == ["2506.00267v1", "2506.00267v2", "2506.00267v3"]
 
 
-def test_the_dense_search_returns_the_exact_nearest_chunks_in_every_process(bundled_index, e5):
+def test_the_dense_search_returns_the_exact_nearest_chunks(bundled_index, e5):
     # With Chroma's default ef_search (100), 10 of the 4,800 nearest chunks of 60 dev questions were missing,
     # different ones in each process: answers changed from run to run.
     store = open_store(bundled_index)
