@@ -222,7 +222,7 @@ LANGUAGES: dict[str, str] = {
     "dutch": "荷兰", "turkish": "土耳其", "polish": "波兰", "swahili": "斯瓦希里", "hebrew": "希伯来", "persian": "波斯",
 }
 """Language names and how a Chinese summary writes them ("English to German" is "英译德语" or "英德"): a language an
-English sentence names must be in the Chinese evidence it cites (assistant/citations.py), and is no model's name."""
+English sentence names must be in the Chinese evidence it cites (assistant/lexical.py), and is no model's name."""
 # Capitalised words that name no model or dataset: metrics and languages ("improves English WER").
 _NOT_NAMES = GENERIC_TERMS | frozenset(LANGUAGES) | frozenset("""
     wer cer mos f1 map auc bleu snr pesq det eer roc

@@ -19,7 +19,8 @@ from assistant import prompts
 from assistant.answer import SentenceVerdict, Source
 from assistant.answerability import ASKS_NUMBER_RE
 from assistant.asked import asks_one_work, asks_which_work, names_paper, new_names, paper_name, restates
-from assistant.citations import lexical_support, split_answer_sentences, strip_citations
+from assistant.citations import split_answer_sentences, strip_citations
+from assistant.lexical import lexical_support
 from assistant.evidence import ASKS_DATA_RE, HAS_NUMBER_RE, QUANTITY_RE, SPEAKS_OF_DATA_RE, has_figure
 from index.ids import NEW_STYLE_ID
 

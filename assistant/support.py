@@ -29,7 +29,7 @@ from llama_index.core.llms import ChatMessage
 
 from assistant import prompts
 from assistant.answer import Source
-from assistant.citations import lexical_evidence, lexical_support
+from assistant.lexical import lexical_evidence, lexical_support
 
 EMBEDDING_SUPPORT = 0.86
 """e5 similarity at or above which a sentence counts as supported (e5 scores bunch in 0.7-0.9)."""

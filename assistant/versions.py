@@ -24,7 +24,7 @@ from difflib import SequenceMatcher
 
 from assistant import prompts
 from assistant.answer import Source
-from assistant.citations import checkable_items
+from assistant.lexical import checkable_items
 from assistant.retrieval import HybridRetriever, PaperResult
 from index.chunking import split_sentences
 from index.ids import parse_arxiv_id, version_label

@@ -5,7 +5,7 @@ question many times: does the evidence, all of it taken together, support
 the claim? Which judge answers it is a choice, and the report names it:
 
 - ``lexical``: every number and technical term of the claim must occur in
-  the evidence (:func:`assistant.citations.lexical_support`: ``30万`` =
+  the evidence (:func:`assistant.lexical.lexical_support`: ``30万`` =
   ``300,000``); a claim with neither (plain Chinese prose) is decided by the
   share of its words (jieba for Chinese) found in the evidence.
 - ``embedding``: the best cross-lingual e5 similarity between the claim and

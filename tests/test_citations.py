@@ -4,12 +4,12 @@ import pytest
 
 from assistant.citations import (
     Citation,
-    lexical_support,
     normalize_citations,
     sentence_citations,
     split_answer_sentences,
     strip_citations,
 )
+from assistant.lexical import lexical_support
 
 ENTITY = "2506.11091v1"  # entity WER improved by 21%
 CHILD = "2506.11079v1"  # Dutch child WER 9.4% -> 5.1%
@@ -271,6 +271,34 @@ def test_a_name_said_to_be_outperformed_must_be_one_the_evidence_compares_with(s
     # Evidence that compares with nothing cannot tell a name's role; "与X相比" compares with X.
     assert lexical_support("ZetaPO outperforms OrcaNet-3.", "ZetaPO和OrcaNet-3都降低了错误率。").supported
     assert lexical_support("ZetaPO outperforms OrcaNet-3.", "与OrcaNet-3相比，ZetaPO错误率降低31%。").supported
+
+
+@pytest.mark.parametrize("sentence, supported", [
+    # Seen with the bundled model (in other words): "AUC improved by 11.3%" of a summary where AUC rose 3.7% and
+    # another metric, c-AUC, 11.3% ("分别提升"). Every number and name is in the evidence, in other roles.
+    ("The method raises AUC by 11.3%.", False),
+    ("该方法使AUC提升了11.3%。", False),
+    ("It brings a 11.3% AUC gain.", False),
+    ("AUC and k-AUC rise by 11.3% and 3.7%, respectively.", False),
+    ("The method raises AUC by 3.7% and k-AUC by 11.3%.", True),
+    ("AUC and k-AUC rise by 3.7% and 11.3%, respectively.", True),
+    ("k-AUC提升11.3%，AUC提升3.7%。", True),
+    ("It lowers WER on LibriX by 11.3%.", True),  # a number beside a name the evidence gives no number
+])
+def test_a_number_given_a_name_must_not_be_another_names_in_the_evidence(sentence, supported):
+    evidence = "训练策略在LibriX命令测试集上提升AUC和k-AUC性能（分别提升3.7%和11.3%），WER也有所下降。"
+    verdict = lexical_support(sentence, evidence)
+    assert verdict.supported is supported, verdict
+    # The same in English evidence; evidence that names no number's metric cannot tell a role.
+    english = "AUC and k-AUC improve by 3.7% and 11.3%, respectively, on LibriX; WER drops too."
+    assert lexical_support(sentence, english).supported is supported
+    assert lexical_support("AUC rose 11.3%.", "指标提升3.7%和11.3%，AUC与k-AUC均有改善。").supported
+
+
+def test_numbers_inside_names_have_no_role():
+    # The 4 of GPT-4o and the 2 of AVE-2 are part of the name, not numbers the name is given.
+    evidence = "模型在AVE-2上超越GPT-4o，Top-1准确率达44%。"
+    assert lexical_support("It beats GPT-4o on AVE-2, with 44% Top-1 accuracy.", evidence).supported
 
 
 @pytest.mark.parametrize("sentence, evidence", [

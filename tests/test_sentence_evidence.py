@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from assistant.citations import lexical_evidence, strip_citations
+from assistant.citations import strip_citations
+from assistant.lexical import lexical_evidence
 from conftest import invoke_cli, scripted
 
 CHILD_ASR = "2506.11079v1"
