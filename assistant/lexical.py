@@ -119,7 +119,7 @@ def lexical_support(sentence: str, evidence: str) -> SupportVerdict:
     if compared is not None:  # "outperforms proprietary models like MrDPO" of "MrDPO cut errors 28%, and the
         # 7B model beats GPT-4o": a name the evidence holds, but not as what was outperformed
         for term in _outperformed(claim):
-            if found.get(term) and not any(_term_key(term) == _term_key(name) for name in compared):
+            if found.get(term) and not _has_term(" ".join(compared), term):
                 found[f"{term} (as outperformed)"] = False
 
     roles = _number_roles(evidence)  # "AUC rose 11.3%" of "AUC和c-AUC分别提升3.7%和11.3%"
