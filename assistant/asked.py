@@ -312,6 +312,44 @@ def _spelled_out(text: str, question: str) -> set[str]:
     return words
 
 
+# "What compression modes does X offer?", "它有哪几种模式？": the members of a set, asked by name. A summary that only
+# counts them ("包含三种模式") does not answer, and the model then passes the title's words off as the members.
+_MEMBERS: dict[str, str] = {
+    "modes": "模式", "types": "类型|种类", "kinds": "类型|种类", "strategies": "策略", "stages": "阶段",
+    "phases": "阶段", "components": "组件|模块", "modules": "模块", "variants": "变体", "levels": "级别|层级",
+    "categories": "类别", "steps": "步骤", "mechanisms": "机制", "branches": "分支", "scenarios": "场景",
+}
+_ASKS_MEMBERS_RE = re.compile(
+    rf"\b(?:what|which)\s+(?:are\s+(?:the\s+|its\s+|their\s+)?)?(?:[\w-]+\s+){{0,3}}?({'|'.join(_MEMBERS)})\b|"
+    rf"(?:哪几|哪些|什么)(?:种|个|类)?[\u3400-\u9fff]{{0,4}}?({'|'.join(sorted(set('|'.join(_MEMBERS.values()).split('|'))))})",
+    re.IGNORECASE)
+_COUNT_WORD = r"(?:\d+|[两二三四五六七八九十]+|two|three|four|five|six|seven|eight|nine|ten)"
+# A list: "：A、B和C", "(A, B)", "including A and B", "如A、B", or "A、B和C三种模式" before the count.
+_LISTED_RE = re.compile(r"[:：(（]|包括|包含[^，。；]{0,12}[、,]|如|即|分别为|including|namely|such as|、", re.IGNORECASE)
+
+
+def counted_not_listed(question: str, sentences: list[str]) -> str | None:
+    """The count the evidence gives of the members a question asks to name ("三种模式"), when no sentence naming
+    that kind of thing lists them; else None."""
+    match = _ASKS_MEMBERS_RE.search(_CONTEXT_RE.sub("", question))
+    if match is None:
+        return None
+    zh = _MEMBERS[match[1].lower()] if match[1] else match[2]
+    en = "|".join(word for word, written in _MEMBERS.items() if set(written.split("|")) & set(zh.split("|")))
+    noun = rf"(?:{zh}|\b(?:{en}|{'|'.join(w[:-1] for w in en.split('|'))})\b)"
+    counted = None
+    for sentence in sentences:
+        for clause in re.split(r"[。；;.!?！？\n]", sentence):
+            if not re.search(noun, clause, re.IGNORECASE):
+                continue
+            if _LISTED_RE.search(clause):
+                return None
+            found = re.search(rf"{_COUNT_WORD}\s*(?:种|个|类|项|大)?\s*(?:[\w-]+\s+)?(?:不同的?)?{noun}", clause,
+                              re.IGNORECASE)
+            counted = counted or (found[0] if found else None)
+    return counted
+
+
 _PARTS_RE = re.compile(r"[?？](?=\s*\S)|[,，;；]\s*(?:and\s+)?(?:which|what|who|how|where|when|why|是否|哪|什么|如何|怎么)",
                        re.IGNORECASE)
 

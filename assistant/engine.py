@@ -29,7 +29,7 @@ from assistant.answerability import (ASKS_NUMBER_RE, EXTRA_PAPER_MIN_YES, answer
                                      paper_sought, specific_terms)
 from assistant.evidence import select_evidence
 from assistant.asked import a_title_answers, asks_a_name, asks_each, asks_for_the_paper, asks_which_work, \
-    is_multi_part, names_given, names_paper, new_names, question_parts, seeks_a_paper, unstated_parts
+    counted_not_listed, is_multi_part, names_given, names_paper, new_names, question_parts, seeks_a_paper, unstated_parts
 from assistant.followup import is_follow_up, reads_as_question, switches_to
 from assistant.draft import annotate, drop_repeats, drop_restatements, extractive_answer, idle_citations_removed, \
     in_another_language, is_filler, is_refusal, key_quote, mend_titles, name_the_work, one_title_a_line, quoted_answer, \
@@ -201,6 +201,13 @@ class Assistant:
             # "Which specific LLM does X use?" and X's summary names none: the model restates the question
             # ("X uses an LLM to …"), which the check rightly finds supported, and it answers nothing.
             yield finish(self._abstention(sources, language, prompts.NAME_NOT_STATED), "no_answer", sources)
+            return
+        if deltas is None and sources and not is_multi_part(standalone) \
+                and (counted := counted_not_listed(standalone, sources[0].sentences)):
+            # "What compression modes does X offer?" of a summary saying only "包含三种模式": the model was seen
+            # giving the title's words as the modes.
+            opening = {lang: text.format(counted=counted) for lang, text in prompts.MEMBERS_NOT_NAMED.items()}
+            yield finish(self._abstention(sources, language, opening), "no_answer", sources)
             return
         if self.llm is None and deltas is None and not self.answerable(standalone, sources, retrieval):
             # Without a model nothing else can tell that the paper found does not give the fact asked.

@@ -71,6 +71,12 @@ NAME_NOT_STATED = {
 }
 """When the question asks which model, LLM, dataset, language, platform, licence, GPU or institution, and the best
 paper's summary names none beyond the question's."""
+MEMBERS_NOT_NAMED = {
+    "en": "The papers found give only a count (“{counted}”) of what this question asks to name; they do not name them.",
+    "zh": "找到的论文只给出了所问内容的数量（“{counted}”），没有列出具体是哪些。",
+}
+"""When the question asks for the members of a set (modes, stages, types) and the best paper's summary only counts
+them ("包含三种模式")."""
 UNSUPPORTED = {
     "en": "The answer the model wrote is not supported by the evidence it cites, so it is not shown.",
     "zh": "模型写出的回答没有得到所引证据的支持，因此不予显示。",

@@ -11,8 +11,8 @@ import pytest
 
 from assistant import prompts
 from assistant.answer import SentenceVerdict, Source
-from assistant.asked import a_title_answers, asked_quantity, asks_a_name, is_multi_part, names_given, new_names, \
-    question_parts, seeks_a_paper, unstated_parts
+from assistant.asked import a_title_answers, asked_quantity, asks_a_name, counted_not_listed, is_multi_part, \
+    names_given, new_names, question_parts, seeks_a_paper, unstated_parts
 from assistant.draft import annotate, in_another_language, quoted_answer
 from conftest import scripted
 
@@ -210,6 +210,34 @@ def test_a_model_the_summary_does_not_name_is_refused_not_restated(bundled_index
         "Which specific LLM does ACORN plug its audio encoder into?")
     assert answer.abstained and answer.abstention_reason == "no_answer"
     assert answer.text.startswith(prompts.NAME_NOT_STATED["en"]) and "connects its audio encoder" not in answer.text
+
+
+@pytest.mark.parametrize("question, sentences, counted", [
+    ("What compression modes does FooASR offer?", ["引入可插拔的压缩模块，包含三种模式以减少序列长度。"], "三种模式"),
+    ("FooASR 的压缩模块有哪几种模式？", ["The module offers three compression modes to shorten sequences."],
+     "three compression modes"),
+    ("What are the training stages of FooTTS?", ["Training has two stages."], "two stages"),
+    # listed, after a colon, before the count, or "including": answered
+    ("What compression modes does FooASR offer?", ["包含三种模式：池化、卷积和注意力。"], None),
+    ("What compression modes does FooASR offer?", ["包含池化、卷积和注意力三种模式。"], None),
+    ("Which stages does training have?", ["Three stages, including pre-training and tuning."], None),
+    # a count asked, or nothing counted: other rules decide
+    ("How many modes does FooASR offer?", ["包含三种模式以减少序列长度。"], None),
+    ("What compression modes does FooASR offer?", ["引入可插拔的压缩模块以减少序列长度。"], None),
+])
+def test_members_asked_by_name_and_only_counted(question, sentences, counted):
+    assert counted_not_listed(question, sentences) == counted
+
+
+def test_members_the_summary_only_counts_are_said_not_named_not_made_up(bundled_index, e5):
+    # Seen with the bundled model: "three compression modes: weakly supervised data refinement and flexible
+    # sequence compression", the title's words given as the modes, of a summary that says only "包含三种模式".
+    draft = ("EThai-ASR offers three compression modes: weakly supervised data refinement and flexible sequence "
+             "compression [arXiv:2505.22063v1].")
+    answer = scripted(bundled_index, e5, draft).ask("What compression modes does the Thai ASR system offer?")
+    assert answer.abstained and answer.abstention_reason == "no_answer"
+    assert answer.text.startswith(prompts.MEMBERS_NOT_NAMED["en"].format(counted="三种模式"))
+    assert "data refinement" not in answer.text and "2505.22063v1" in answer.text
 
 
 def test_a_model_the_summary_names_is_answered(bundled_index, e5):
