@@ -162,11 +162,12 @@ def _asked_quantity(question: str) -> AskedQuantity | None:
 
 
 def _asks_value(question: str, metric: str) -> bool:
-    """The metric's value is what is asked ("what accuracy", "准确率和F1是多少"), not context ("a low-bitrate
+    """The metric's value is what is asked ("what accuracy", "准确率和F1是多少", "在多低的码率下"), not context ("a low-bitrate
     codec", "improve accuracy")."""
     return bool(re.search(
         rf"\bwhat\s+(?:[\w-]+\s+){{0,3}}?(?:{metric})|\bhow (?:high|low|good)\b[^?？]{{0,40}}(?:{metric})|"
-        rf"(?:{metric})[^，,。？?]{{0,6}}?(?:多少|几)|多少\s*(?:{metric})", question, re.IGNORECASE))
+        rf"(?:{metric})[^，,。？?]{{0,6}}?(?:多少|几|多[高低大小快好])|(?:多少|多[高低大小快好]的?)\s*(?:{metric})", question,
+        re.IGNORECASE))
 
 
 # "which [one or two words] <kind>", not "which papers help LLMs …": the words between describe the kind.

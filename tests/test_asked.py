@@ -50,6 +50,9 @@ CHILD_QUOTE = "通过提示机制改进Whisper模型，将荷兰儿童朗读的�
     # the size of a dataset is an amount (seen: "How big is the X dataset?" answered with what the dataset is for)
     ("How big is the FooGuard dataset?", "FooGuard收录了35,000条帖子", "向学术界公开FooGuard1，提供基准和资源"),
     ("FooGuard数据集有多大？", "共包含3万条标注文本", "覆盖不同年龄群体，提升对复杂情境的捕捉能力"),
+    # "多低的码率", "延迟有多低" ask a value as "多少" does (seen in a chat of my own: the question said back)
+    ("FooCodec 在多低的码率下工作？", "码率为1kbps", "在低码率下兼顾语义与声学信息"),
+    ("FooTTS 的延迟有多低？", "首包延迟为120ms", "速度提升2倍"),
 ])
 def test_a_quantity_is_stated_only_with_what_was_asked_about(question, stated, unstated):
     asked = asked_quantity(question)
@@ -62,6 +65,7 @@ def test_a_quantity_is_stated_only_with_what_was_asked_about(question, stated, u
     "这几篇里哪些给出了具体数字？",                               # 这几篇: "these papers", not a count
     "现在的流式语音合成大多要分好几个阶段，有没有单阶段方案？",         # 好几个: "several"
     "What does FooNet do?",
+    "低码率的语音编解码器有哪些？",                                # a low bitrate as context
 ])
 def test_questions_that_ask_for_no_quantity_are_left_alone(question):
     assert asked_quantity(question) is None
