@@ -327,7 +327,7 @@ class Assistant:
         sentences that say the question back taken out, titles one a line. Returns the text, the IDs cited
         and the citations rejected (assistant/citations.py)."""
         text, cited, rejected = normalize_citations(strip_echo(raw, sources).strip(), [s.arxiv_id for s in sources])
-        return drop_restatements(one_title_a_line(mend_titles(drop_repeats(text), sources), sources), question,
+        return drop_restatements(mend_titles(one_title_a_line(drop_repeats(text), sources), sources), question,
                                  sources), cited, rejected
 
     def repair(self, text: str, verdicts: list[SentenceVerdict], sources: list[Source],

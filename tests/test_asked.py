@@ -430,6 +430,20 @@ def test_titles_listed_in_one_run_are_checked_one_by_one_and_off_question_ones_d
     assert len(answer.dropped) == 2 and not answer.abstained
 
 
+def test_a_title_cut_short_in_a_run_of_titles_is_still_one_title_with_its_quote(bundled_index, e5):
+    # Seen with the bundled model (fresh7): the first title of a run stopped after five words, so the run was not
+    # split, was checked as one sentence, and only the first paper's sentences were quoted: BALSa never shown.
+    run = ("[arXiv:2505.14518v2] Teaching Audio-Aware Large Language Models [arXiv:2505.20166v2] From Alignment "
+           "to Advancement: Bootstrapping Audio-Language Alignment with Synthetic Data")
+    answer = scripted(bundled_index, e5, run).ask(
+        "Which papers try to stop audio LLMs from hallucinating sounds that aren't there by training on synthetic "
+        "negative examples?")
+    titles = [line for line in answer.text.splitlines() if line.startswith("- [arXiv:")]
+    assert titles[0].endswith("Mitigating Hallucinations through Synthesized Negative Samples"), titles
+    assert [t.split("]")[0] for t in titles] == ["- [arXiv:2505.14518v2", "- [arXiv:2505.20166v2"]
+    assert any("BALSa" in quote for quote in answer.key_sentences), answer.key_sentences
+
+
 def test_a_name_inside_the_question_keeps_the_titles_of_the_papers_that_name_it(bundled_index, e5):
     # Seen with the bundled model on fresh questions: three titles listed, and every one dropped for the one term
     # "openai" that no summary holds, so the answer was "not supported" with both Whisper papers shown.
