@@ -20,8 +20,8 @@ from assistant.answer import SentenceVerdict, Source
 from assistant.answerability import ASKS_NUMBER_RE
 from assistant.asked import asks_one_work, asks_which_work, names_paper, new_names, paper_name, restates
 from assistant.citations import split_answer_sentences, strip_citations
-from assistant.lexical import lexical_support
-from assistant.evidence import ASKS_DATA_RE, HAS_NUMBER_RE, QUANTITY_RE, SPEAKS_OF_DATA_RE, has_figure
+from assistant.lexical import lexical_support, makes_comparison
+from assistant.evidence import ASKS_COMPARISON_RE, ASKS_DATA_RE, HAS_NUMBER_RE, QUANTITY_RE, SPEAKS_OF_DATA_RE, has_figure
 from index.ids import NEW_STYLE_ID
 
 _ID_RE = re.compile(NEW_STYLE_ID)
@@ -146,7 +146,9 @@ def quoted_answer(sources: list[Source], language: str, question: str = "", each
 
     When the question asks for a quantity and neither sentence has a figure, the best one that has replaces the
     second: "What speedup does X report?" wants "延迟降低约2倍", which ranks third behind two that name X (and
-    "By what percentage did video-SALMONN 2 …?" the 28%, not the "2" of the name).
+    "By what percentage did video-SALMONN 2 …?" the 28%, not the "2" of the name). So does a sentence making a
+    comparison when the question asks one: "Which commercial models did it beat?" wants "…超越GPT-4o和…", ranked
+    fourth behind three that name the paper's system and method.
     A sentence naming an arXiv ID is never quoted (in a summary it is text addressed to the model, as in
     :func:`key_quote`)."""
     top = sources[0]
@@ -155,6 +157,9 @@ def quoted_answer(sources: list[Source], language: str, question: str = "", each
     numbered = [s for s in sentences[2:] if has_figure(s)]
     if QUANTITY_RE.search(question) and numbered and not any(has_figure(s) for s in chosen):
         chosen = chosen[:1] + numbered[:1]
+    comparing = [s for s in sentences[2:] if makes_comparison(s)]
+    if ASKS_COMPARISON_RE.search(question) and comparing and not any(makes_comparison(s) for s in chosen):
+        chosen = chosen[:1] + comparing[:1]
     lines = [intro[language]]
     lines += [f"- {top.title}: “{sentence}” [arXiv:{top.arxiv_id}]" if not n else f"- “{sentence}” [arXiv:{top.arxiv_id}]"
               for n, sentence in enumerate(chosen)]

@@ -54,6 +54,10 @@ NAME_RE = re.compile(
     r"tools?|frameworks?|systems?|baselines?|encoders?|codecs?|tasks?)\b|\bcalled\b|\bnamed?\b|"
     r"叫什么|名字|名称|(?:哪个|哪些|哪两个|哪几个|什么)[\u3400-\u9fff]{0,6}?(?:数据集|语料|测试集|模型|基准|方法|框架|语言|指标|任务|编码器|系统)",
     re.IGNORECASE)
+ASKS_COMPARISON_RE = re.compile(r"\b(?:beat|outperform|surpass|exceed)\w*|\b(?:better|worse|stronger)\s+than\b|"
+                                r"\bcompar\w*|\bagainst\b|\bbaselines?\b|超越|优于|超过|胜过|好于|相比|对比|基线",
+                                re.IGNORECASE)
+"""A question for what a paper beat or was compared with ("Which commercial models did it beat?")."""
 ASKS_DATA_RE = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:datasets?|benchmarks?|corpus|corpora|test sets?)\b|"
                           r"(?:哪个|哪些|哪两个|哪几个|什么)[\u3400-\u9fff]{0,6}?(?:数据集|语料|测试集|基准)", re.IGNORECASE)
 """A question for the data a paper used ("Which datasets …?", "在哪些语料上测了…？")."""

@@ -153,6 +153,11 @@ _EVIDENCE_CLAUSE_END_RE = re.compile(r"[。;；!?！？，]|\.(?:\s|$)")
 _WITH_BEFORE_RE = re.compile(r"(?:与|和|同|跟|较)([^，。；]{1,60}?)(?:相比|相较|对比|而言)|([^，。；]{1,60})被")
 
 
+def makes_comparison(text: str) -> bool:
+    """Does ``text`` compare with something ("超越GPT-4o", "outperforms X", "与X相比")?"""
+    return bool(_COMPARED_RE.search(text) or _WITH_BEFORE_RE.search(text))
+
+
 def _outperformed(claim: str) -> list[str]:
     """The names a claim says were outperformed (after "outperforms", "优于", ...)."""
     names = []

@@ -343,6 +343,17 @@ def test_a_quoted_answer_to_a_quantity_question_quotes_a_number():
     assert "降低31%" in quoted_answer([named], "en", "By what percentage did FooNet 2 cut errors?")
 
 
+def test_a_quoted_answer_to_a_comparison_question_quotes_a_comparison():
+    # Seen with the bundled model (fresh7, a follow-up): "Which commercial models did it beat?" got the summary's
+    # first two sentences quoted, and not the one saying which models it beat.
+    source = Source(arxiv_id="2601.00002v1", base_id="2601.00002", title="FooNet 2", url="", score=1.0,
+                    sentences=["提出FooNet 2，结合LoRA与DPO优化描述生成。", "设计新评估指标，量化描述的完整性。",
+                               "引入多轮DPO（BarDPO）方法，提升训练稳定性。", "实验显示80亿参数模型超越OrcaNet-3和Vireo-2.5。"])
+    text = quoted_answer([source], "en", "Which commercial models did FooNet 2 beat?")
+    assert "超越OrcaNet-3" in text and "结合LoRA" in text and "新评估指标" not in text
+    assert "新评估指标" in quoted_answer([source], "en", "What does FooNet 2 propose?")
+
+
 def test_the_key_sentence_is_quoted_under_an_answer_that_leaves_out_what_was_asked():
     from assistant.answer import SentenceVerdict
     from assistant.draft import key_quote
