@@ -81,6 +81,7 @@ _METRICS: dict[str, str] = {
     r"\bmap\b": r"mAP",
     r"\bauc\b": r"AUC",
     r"bitrate|\bkbps\b|码率|比特率": r"kbps|bps|码率|比特率",
+    r"sampl(?:e|ing) rate|采样率": r"kHz|Hz\b|采样率|sampl(?:e|ing) rate",
     r"latency|延迟|时延": r"延迟|时延|latency|ms\b|毫秒",
     r"\bscore\b|得分|多少分|几分": r"得分|分数|score|分\b|\d\s*分",
 }

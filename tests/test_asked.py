@@ -53,6 +53,9 @@ CHILD_QUOTE = "通过提示机制改进Whisper模型，将荷兰儿童朗读的�
     # "多低的码率", "延迟有多低" ask a value as "多少" does (seen in a chat of my own: the question said back)
     ("FooCodec 在多低的码率下工作？", "码率为1kbps", "在低码率下兼顾语义与声学信息"),
     ("FooTTS 的延迟有多低？", "首包延迟为120ms", "速度提升2倍"),
+    # a sampling rate (seen in a chat of my own: a summary without one was quoted, not said not to state it)
+    ("What sampling rate does FooTTS use?", "以24kHz采样率合成语音", "说话人相似度提升5%"),
+    ("FooTTS 的采样率是多少？", "采样率为16000 Hz", "延迟降低2倍"),
 ])
 def test_a_quantity_is_stated_only_with_what_was_asked_about(question, stated, unstated):
     asked = asked_quantity(question)
