@@ -163,8 +163,8 @@ def _asked_quantity(question: str) -> AskedQuantity | None:
 
 
 def _asks_value(question: str, metric: str) -> bool:
-    """The metric's value is what is asked ("what accuracy", "准确率和F1是多少", "在多低的码率下"), not context ("a low-bitrate
-    codec", "improve accuracy")."""
+    """The metric's value is what is asked ("what accuracy", "准确率和F1是多少", "在多低的码率下"), not context
+    ("a low-bitrate codec", "improve accuracy")."""
     return bool(re.search(
         rf"\bwhat\s+(?:[\w-]+\s+){{0,3}}?(?:{metric})|\bhow (?:high|low|good)\b[^?？]{{0,40}}(?:{metric})|"
         rf"(?:{metric})[^，,。？?]{{0,6}}?(?:多少|几|多[高低大小快好])|(?:多少|多[高低大小快好]的?)\s*(?:{metric})", question,
@@ -337,8 +337,9 @@ def counted_not_listed(question: str, sentences: list[str]) -> str | None:
     if match is None:
         return None
     zh = _MEMBERS[match[1].lower()] if match[1] else match[2]
-    en = "|".join(word for word, written in _MEMBERS.items() if set(written.split("|")) & set(zh.split("|")))
-    noun = rf"(?:{zh}|\b(?:{en}|{'|'.join(w[:-1] for w in en.split('|'))})\b)"
+    plurals = [word for word, written in _MEMBERS.items() if set(written.split("|")) & set(zh.split("|"))]
+    singulars = [re.sub(r"ies$", "y", re.sub(r"(?<=ch)es$|(?<!ie)s$", "", word)) for word in plurals]
+    noun = rf"(?:{zh}|\b(?:{'|'.join(plurals + singulars)})\b)"
     counted = None
     for sentence in sentences:
         for clause in re.split(r"[。；;.!?！？\n]", sentence):

@@ -444,7 +444,7 @@ class Assistant:
         if not terms:
             return []
         return [v for v in verdicts if v.method == "title" and v.citations
-                and not any(t in self._paper_text(c) for c in v.citations for t in terms)]
+                and not any(t in text for text in map(self._paper_text, v.citations) for t in terms)]
 
     def off_question_claims(self, question: str, verdicts: list[SentenceVerdict],
                             sources: list[Source]) -> list[SentenceVerdict]:
