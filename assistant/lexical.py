@@ -154,8 +154,9 @@ _WITH_BEFORE_RE = re.compile(r"(?:与|和|同|跟|较)([^，。；]{1,60}?)(?:�
 
 
 def makes_comparison(text: str) -> bool:
-    """Does ``text`` compare with something ("超越GPT-4o", "outperforms X", "与X相比")?"""
-    return bool(_COMPARED_RE.search(text) or _WITH_BEFORE_RE.search(text))
+    """Does ``text`` compare with something ("超越GPT-4o", "outperforms X", "与X相比")? (Not "X被…": 被 alone
+    marks the passive, "被广泛使用", more often than a comparison.)"""
+    return bool(_COMPARED_RE.search(text))
 
 
 def _outperformed(claim: str) -> list[str]:
