@@ -122,8 +122,10 @@ def lexical_support(sentence: str, evidence: str) -> SupportVerdict:
             if found.get(term) and not _has_term(" ".join(compared), term):
                 found[f"{term} (as outperformed)"] = False
 
-    roles = _number_roles(evidence)  # "AUC rose 11.3%" of "AUC和c-AUC分别提升3.7%和11.3%"
-    for role in _number_roles(claim, raw=True):
+    roles: dict[str, set[Decimal]] = {}  # "AUC rose 11.3%" of "AUC和c-AUC分别提升3.7%和11.3%"
+    for role in _number_roles(evidence, every_reading=True):
+        roles.setdefault(role.key, set()).add(role.value)
+    for role in _number_roles(claim, every_reading=False):
         if found.get(role.number) and role.value not in roles.get(role.key, {role.value}) and any(
                 role.value in values for other, values in roles.items() if other != role.key):
             found[f"{role.number} (as {role.name})"] = False
@@ -194,6 +196,15 @@ _LIST_JOINT_RE = re.compile(r"\s*(?:,\s*(?:and\s+)?|，|、|/|\s(?:and|or)\s|和
 _ROLE_SENTENCE_RE = re.compile(r"[^。;；!?！？\n]+")
 
 
+class _Item(NamedTuple):
+    """A name or a number of a sentence, where it stands."""
+    start: int
+    end: int
+    kind: str  # "name" or "number"
+    value: str | Decimal  # a name's key, a number's value
+    written: str
+
+
 class _Role(NamedTuple):
     key: str
     name: str
@@ -201,52 +212,46 @@ class _Role(NamedTuple):
     value: Decimal
 
 
-def _number_roles(text: str, raw: bool = False):
-    """The numbers of ``text`` that it gives a name, as {name key: {values}}; with ``raw``, as a list of
-    :class:`_Role` in the text's order."""
-    pairs: list[_Role] = []
+def _number_roles(text: str, every_reading: bool) -> list[_Role]:
+    """The numbers of ``text`` that it gives a name, in the text's order. A number between two names takes the
+    likelier one ("50.2 mAP" of "AudioSet-2M达50.2 mAP"), or with ``every_reading`` both: evidence is read that way,
+    so a sentence's number is only out of its role when no reading of the evidence puts it there."""
+    roles: list[_Role] = []
     for sentence in _ROLE_SENTENCE_RE.findall(text):
-        names = [(m.start(), m.end(), "name", _term_key(m[0]), m[0]) for m in _ROLE_NAME_RE.finditer(sentence)
+        names = [_Item(m.start(), m.end(), "name", _term_key(m[0]), m[0]) for m in _ROLE_NAME_RE.finditer(sentence)
                  if _terms(m[0].replace("-", ""), capitalised=True, skip_first=False)]
-        numbers = [(m.start(), m.end(), "number", value, written)  # not the 4 of GPT-4o
+        numbers = [_Item(m.start(), m.end(), "number", value, written)  # not the 4 of GPT-4o
                    for m, (written, value) in zip(_NUMBER_RE.finditer(sentence), _numbers(sentence))
-                   if not any(name[0] <= m.start() < name[1] for name in names)]
+                   if not any(name.start <= m.start() < name.end for name in names)]
         items = sorted(names + numbers)
-        taken: set[int] = set()
-        for marker in _RESPECTIVELY_RE.finditer(sentence):
-            runs = _runs(sentence, items)
-            numbers = [run for run in runs if run[0][2] == "number" and len(run) > 1]
-            if not numbers:
-                continue
-            listed = min(numbers, key=lambda run: min(abs(run[0][0] - marker.end()), abs(run[-1][1] - marker.start())))
-            names = [run for run in runs if run[0][2] == "name" and len(run) == len(listed)
-                     and run[-1][1] <= listed[0][0]]
-            if names:
-                pairs += [_Role(name[3], name[4], number[4], number[3]) for name, number in zip(names[-1], listed)]
-                taken |= {number[0] for number in listed}
+        runs = _runs(sentence, items)
+        number_runs = [run for run in runs if run[0].kind == "number" and len(run) > 1]
+        listed_numbers: set[int] = set()
+        for marker in _RESPECTIVELY_RE.finditer(sentence) if number_runs else ():
+            listed = min(number_runs, key=lambda run: min(abs(run[0].start - marker.end()),
+                                                          abs(run[-1].end - marker.start())))
+            name_runs = [run for run in runs if run[0].kind == "name" and len(run) == len(listed)
+                         and run[-1].end <= listed[0].start]
+            if name_runs:
+                roles += [_Role(name.value, name.written, number.written, number.value)
+                          for name, number in zip(name_runs[-1], listed)]
+                listed_numbers |= {number.start for number in listed}
         for before, item, after in zip([None] + items[:-1], items, items[1:] + [None]):
-            if item[2] != "number" or item[0] in taken:
+            if item.kind != "number" or item.start in listed_numbers:
                 continue
-            candidates = [name for name, gap, joint in ((after, sentence[item[1]:after and after[0]], _NUMBER_TO_NAME_RE),
-                                                        (before, sentence[before and before[1]:item[0]], _NAME_TO_NUMBER_RE))
-                          if name and name[2] == "name" and joint.fullmatch(gap)]
-            # a sentence's number takes the likelier name ("50.2 mAP" of "AudioSet-2M达50.2 mAP"), evidence's
-            # numbers every name they may have: a number is only out of its role when no reading puts it there
-            for name in candidates[:1] if raw else candidates:
-                pairs.append(_Role(name[3], name[4], item[4], item[3]))
-    if raw:
-        return pairs
-    roles: dict[str, set[Decimal]] = {}
-    for role in pairs:
-        roles.setdefault(role.key, set()).add(role.value)
+            candidates = [name for name, gap, joint in ((after, sentence[item.end:after and after.start], _NUMBER_TO_NAME_RE),
+                                                        (before, sentence[before and before.end:item.start], _NAME_TO_NUMBER_RE))
+                          if name and name.kind == "name" and joint.fullmatch(gap)]
+            roles += [_Role(name.value, name.written, item.written, item.value)
+                      for name in (candidates if every_reading else candidates[:1])]
     return roles
 
 
-def _runs(sentence: str, items: list) -> list[list]:
+def _runs(sentence: str, items: list[_Item]) -> list[list[_Item]]:
     """``items`` cut into runs of one kind joined by list words ("AUC和c-AUC", "3.7% and 11.3%")."""
-    runs: list[list] = []
+    runs: list[list[_Item]] = []
     for item in items:
-        if runs and runs[-1][-1][2] == item[2] and _LIST_JOINT_RE.fullmatch(sentence[runs[-1][-1][1]:item[0]]):
+        if runs and runs[-1][-1].kind == item.kind and _LIST_JOINT_RE.fullmatch(sentence[runs[-1][-1].end:item.start]):
             runs[-1].append(item)
         else:
             runs.append([item])
