@@ -80,6 +80,9 @@ class Answer:
     searched_as: str | None = None
     """What retrieval searched instead of the standalone question: its translation into the papers' language
     (assistant/translation.py); None when it searched the question itself."""
+    listed: list[str] = field(default_factory=list)
+    """The names a "Which papers use X?" answer lists every paper for (assistant/listing.py): it is the
+    collection's papers that hold them, quoted; empty for any other answer."""
     evidence_score: float | None = None
     """Best e5 similarity of the question to a chunk of the sources shown (what ``low_evidence`` compares)."""
 
@@ -107,6 +110,7 @@ class Answer:
             "evidence_score": None if self.evidence_score is None else round(self.evidence_score, 4),
             "scope": self.scope,
             "searched_as": self.searched_as,
+            "listed": self.listed,
             "dropped_sentences": [{"text": s.text, "citations": s.citations, "method": s.method}
                                   for s in self.dropped],
         }

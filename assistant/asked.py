@@ -360,6 +360,26 @@ _PARTS_RE = re.compile(r"[?？](?=\s*\S)|[,，;；]\s*(?:and\s+)?(?:which|what|w
 _EACH_RE = re.compile(r"各自|分别|每篇|每一篇|两篇|这几篇|两者|二者|\b(?:both|each|respectively)\b", re.IGNORECASE)
 
 
+_LIST_RE = re.compile(
+    r"\b(?:which|what|any|list(?:\s+all)?(?:\s+the)?)\s+(?:(?!papers?\b|works?\b)[\w-]+\s+){0,2}?"
+    r"(?:papers|works|studies|articles)\b|哪些[\u3400-\u9fff]{0,4}?(?:论文|工作|研究|文章|文献)", re.IGNORECASE)
+_NEGATED_RE = re.compile(r"(?:不算|不包括|不含|除了|除去|排除|\b(?:not|except|excluding|other\s+than|besides|without)\b)"
+                         r"[^，,。;；?？]{0,12}$", re.IGNORECASE)
+
+
+def asks_for_papers(question: str) -> bool:
+    """"Which papers use X?", "哪些论文在LibriSpeech上做了实验？": every paper that does, not one paper by name
+    (:func:`seeks_a_paper`, whose "Any papers on X?" asks whether there is one)."""
+    question = _CONTEXT_RE.sub("", question)
+    return _LIST_RE.search(question) is not None and not seeks_a_paper(question)
+
+
+def negated(question: str, term: str) -> bool:
+    """Is ``term`` what the question leaves out ("用强化学习（不算DPO这类偏好优化）", "other than Whisper")?"""
+    at = re.search(re.escape(term), question, re.IGNORECASE)
+    return at is not None and _NEGATED_RE.search(question[:at.start()]) is not None
+
+
 def asks_each(question: str) -> bool:
     """"它们各自用了什么方法？", "What did each of them find?": one answer for every paper meant, not the best one."""
     return _EACH_RE.search(question) is not None

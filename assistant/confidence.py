@@ -41,7 +41,9 @@ def flag_low_evidence(answer: Answer, retriever: HybridRetriever, settings, lang
     written = [s for s in answer.sentences if s.text not in answer.key_sentences]  # what the model wrote, repaired
     total = len(written) + len(answer.dropped)
     supported = sum(s.supported for s in written)
-    if answer.evidence_score is not None and \
+    # A list of the papers holding a name the question asks about is exact however loosely e5 matches the
+    # question ("Which papers use Whisper?" is three words to it).
+    if answer.evidence_score is not None and not answer.listed and \
             answer.evidence_score < low_evidence_threshold(settings, answer.standalone_question):
         notice = prompts.LOW_EVIDENCE_SCORE[language]
     elif supported < total and not answer.quoted:  # a quoted answer is the evidence's words, none the model's

@@ -29,6 +29,7 @@ from assistant.answerability import (ASKS_NUMBER_RE, EXTRA_PAPER_MIN_YES, answer
                                      paper_sought, specific_terms)
 from assistant.evidence import select_evidence
 from assistant.lexical import checkable_items
+from assistant.listing import listed_names, listing_answer, named_sources
 from assistant.asked import a_title_answers, asks_a_name, asks_each, asks_for_the_paper, asks_which_work, \
     counted_not_listed, is_multi_part, names_given, names_paper, new_names, question_parts, seeks_a_paper, unstated_parts
 from assistant.followup import is_follow_up, reads_as_question, switches_to
@@ -146,14 +147,31 @@ class Assistant:
             return
         min_dense = self.settings.min_dense_score_zh if detect_language(question) == "zh" else \
             self.settings.min_dense_score_en
+        # A name the collection holds ("Which papers use Whisper?") is on topic however short the question: one
+        # rare word gives neither e5 nor BM25 enough to pass their thresholds.
         if (not retrieval.requested_ids and not retrieval.known_acronyms and retrieval.dense_top < min_dense
-                and retrieval.bm25_top < self.settings.min_bm25_score):
+                and retrieval.bm25_top < self.settings.min_bm25_score
+                and not self.retriever.in_collection(specific_terms(standalone, capitalised=True))):
             yield SourcesReady([])
             topic = self.settings.topic_zh if language == "zh" else self.settings.topic
             text = prompts.OFF_TOPIC[language].format(
                 count=self.paper_count, topic=prompts.TOPIC[language].format(topic=topic) if topic else "")
             yield TextDelta(text)
             yield finish(f"{text} {closest}", "off_topic", [])
+            return
+        names = listed_names(standalone, retrieval)
+        if names and (sources := named_sources(standalone, names, retrieval, self.retriever, scope)):
+            # "Which papers use Whisper?": every paper whose summary says it, quoted (assistant/listing.py); the
+            # ranking only orders them, so the question is not translated for it.
+            timings["evidence"] = _ms(started)
+            yield SourcesReady(sources)
+            text, opening = listing_answer(sources, names, language)
+            yield TextDelta(text)
+            verdicts = self.verify(text, sources, [opening])
+            cited = list(dict.fromkeys(c for v in verdicts for c in v.citations))
+            yield finish(text, None, sources, sentences=verdicts, quoted=True, listed=names,
+                         citations=[Citation.of(c, supported=all(v.supported for v in verdicts if c in v.citations))
+                                    for c in cited])
             return
         searched_as = self.translator.search_for(standalone, retrieval) if self.translator else None
         if searched_as:

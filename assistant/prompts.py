@@ -126,6 +126,19 @@ QUOTED_INTRO_REFUSED = {
 """The model refused, said the question back or wrote only about other papers, and the evidence holds what was
 asked (or the topic check accepted the paper sought): nothing it wrote failed the check, so :data:`QUOTED_INTRO`
 would misstate why."""
+LISTED_INTRO = {
+    "en": "{count} papers in the collection mention {names}; each with its sentence that does, quoted as written:",
+    "zh": "集合中有 {count} 篇论文的摘要提到 {names}，以下是各篇中提到它的原文：",
+}
+"""Opens the answer to "Which papers use X?" when X is a name the collection holds (assistant/listing.py)."""
+LISTED_ONE = {
+    "en": "One paper in the collection mentions {names}; its sentence that does, quoted as written:",
+    "zh": "集合中只有 1 篇论文的摘要提到 {names}，以下是其中提到它的原文：",
+}
+LISTED_MORE = {
+    "en": "{count} more mention it too: {ids}.",
+    "zh": "另有 {count} 篇也提到了：{ids}。",
+}
 QUOTE_MARK = {"en": "(quoted)", "zh": "（原文）"}
 """Labels a sentence that replaced a model sentence the evidence did not support with the evidence it restated."""
 DROPPED = {

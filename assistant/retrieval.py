@@ -159,6 +159,11 @@ class HybridRetriever:
         chunks, df = self.sparse.document_frequencies(tokens)
         return {t: math.log(1 + chunks / df[t]) if t in df else math.log(1 + chunks) for t in tokens}
 
+    def in_collection(self, terms: list[str]) -> list[str]:
+        """The ``terms`` (lower-cased words) that some chunk holds as a word, not inside another ("paris" is
+        not in "comparison")."""
+        return list(self.sparse.document_frequencies(terms)[1]) if terms else []
+
     def chunk_similarities(self, question: str, arxiv_ids: list[str]) -> dict[str, float]:
         """Cosine similarity of the question to every chunk of the given versions (one Chroma query)."""
         if not arxiv_ids:

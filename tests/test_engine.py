@@ -100,6 +100,14 @@ def test_off_topic_question_gets_the_scope_message_in_its_language(extractive):
     assert "(speech, audio and language models)" in en.text and "（语音、音频与大语言模型方向）" in zh.text
 
 
+def test_a_short_question_naming_what_the_collection_holds_is_on_topic(extractive):
+    # One rare word is too little for either search's threshold; the name itself says the question is on topic.
+    whisper = extractive.ask("Which papers use Whisper?")
+    assert not whisper.abstained and "2506.13596" in " ".join(c.arxiv_id for c in whisper.citations)
+    # A capitalised word the collection does not hold is no such sign.
+    assert extractive.ask("Can you recommend a Netflix series like Dark?").abstention_reason == "off_topic"
+
+
 def test_the_off_topic_message_names_the_configured_topic(bundled_index, e5):
     def off_topic(question: str, **topic) -> str:
         settings = Settings(**bundled_index.model_dump(), backend="extractive", **topic)

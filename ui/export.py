@@ -107,7 +107,7 @@ def turn_json(turn: Turn) -> dict:
             "abstained": False, "abstention_reason": None,
             "citations": [{"arxiv_id": c, "supported": None} for c in cited], "sources": [], "timings_ms": {},
             "sentences": [], "rejected_citations": [], "notices": [], "quoted": False, "low_evidence": False,
-            "evidence_score": None, "scope": [], "searched_as": None}
+            "evidence_score": None, "scope": [], "searched_as": None, "listed": []}
 
 
 def to_json(transcript: Transcript) -> str:
