@@ -41,8 +41,12 @@ def listed_names(question: str, retrieval: Retrieval) -> list[str]:
 def _holds(name: str, text: str) -> bool:
     """``name`` as a word of ``text`` in any case ("基于DPO的" holds DPO), or inside a word with its own capitals
     ("QLoRA" and "MrDPO" hold LoRA and DPO; "exploration" does not hold "lora")."""
-    return re.search(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", text, re.IGNORECASE) is not None or \
-        (name != name.lower() and re.search(rf"{re.escape(name)}(?![a-z])", text) is not None)
+    return re.search(rf"(?<![A-Za-z0-9]){re.escape(name)}{_END}", text, re.IGNORECASE) is not None or \
+        (name != name.lower() and re.search(rf"{re.escape(name)}(?![a-z]|\.\d)", text) is not None)
+
+
+_END = r"(?![A-Za-z0-9]|\.\d)"
+"""Where a name ends: not before a letter, a digit, or a version's point ("Qwen2" is not in "Qwen2.5")."""
 
 
 def named_sources(question: str, names: list[str], retrieval: Retrieval, retriever: HybridRetriever,

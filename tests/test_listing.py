@@ -1,0 +1,62 @@
+""""Which papers use X?" with X a name the collection holds: every paper whose summary says it, and only those
+(assistant/listing.py), on the bundled index."""
+
+from __future__ import annotations
+
+from assistant import prompts
+from assistant.answer import Source
+from assistant.listing import MAX_LISTED, _holds, listing_answer
+from assistant.asked import asks_for_papers, negated
+
+
+def _listed(answer) -> set[str]:
+    return {c.arxiv_id.split("v")[0] for c in answer.citations}
+
+
+def test_every_paper_naming_it_is_listed_even_below_the_ranking(extractive):
+    # The Stream-Omni paper ranks below the four papers shown for this question; its CTC is in one sentence.
+    answer = extractive.ask("Which papers use CTC somewhere in their approach?")
+    assert _listed(answer) == {"2506.22846", "2506.13642"} and answer.listed == ["CTC"]
+    assert answer.quoted and not answer.abstained and all(v.supported for v in answer.sentences)
+    assert answer.text.startswith("2 papers in the collection mention CTC")
+    assert all("CTC" in s.sentences[0] for s in answer.sources)  # the sentence that names it is the one quoted
+    assert not answer.low_evidence  # exact, however loosely e5 matches four words
+
+
+def test_a_chinese_question_finds_the_english_summary_too(extractive):
+    answer = extractive.ask("哪些论文在LibriSpeech上做了实验？")
+    assert _listed(answer) == {"2506.12570", "2506.22846"}
+    assert answer.text.startswith("集合中有 2 篇论文的摘要提到 LibriSpeech")
+
+
+def test_a_name_inside_a_word_counts_only_with_its_capitals():
+    assert _holds("LoRA", "低秩适配（QLoRA）") and _holds("DPO", "基于DPO的") and _holds("dpo", "DPO")
+    assert not _holds("LoRA", "exploration") and not _holds("lora", "QLoRA")
+    assert _holds("Qwen2.5", "Qwen2.5-7B") and not _holds("Qwen2", "Qwen2.5-7B")
+
+
+def test_a_name_the_question_leaves_out_is_not_listed(extractive):
+    question = "集合里哪些论文用强化学习（不算DPO这类偏好优化）来训练模型？"
+    assert negated(question, "DPO") and not negated("Which papers use DPO?", "DPO")
+    answer = extractive.ask(question)
+    assert answer.listed == [] and "mention DPO" not in answer.text and "提到 DPO" not in answer.text
+
+
+def test_only_questions_for_every_paper_are_lists():
+    assert asks_for_papers("Which papers use Whisper?") and asks_for_papers("集合中哪些论文用到了Whisper？")
+    assert not asks_for_papers("Which paper studies how LLM size affects lip-reading?")  # one paper, by name
+    assert not asks_for_papers("Are there any papers on bird calls?")  # whether one exists: the topic check's
+    assert not asks_for_papers("What WER does the Whisper paper report?")
+
+
+def test_a_scope_limits_the_list(extractive):
+    answer = extractive.ask("Which papers use Whisper?", papers=["2506.11079"])
+    assert _listed(answer) == {"2506.11079"} and answer.text.startswith("One paper in the collection mentions")
+
+
+def test_a_long_list_names_the_rest_by_id():
+    sources = [Source(f"9912.{n:05d}v1", f"9912.{n:05d}", f"Paper {n}", "", 1.0, [f"FooNet is used {n}."])
+               for n in range(MAX_LISTED + 2)]
+    text, opening = listing_answer(sources, ["FooNet"], "en")
+    assert text.count("[arXiv:") == MAX_LISTED and text.splitlines()[0] == opening  # quoted and cited: 8
+    assert text.splitlines()[-1] == prompts.LISTED_MORE["en"].format(count=2, ids="9912.00008v1, 9912.00009v1")
