@@ -29,9 +29,10 @@ from assistant.answerability import (ASKS_NUMBER_RE, EXTRA_PAPER_MIN_YES, answer
                                      paper_sought, specific_terms)
 from assistant.evidence import select_evidence
 from assistant.lexical import checkable_items
-from assistant.listing import listed_names, listing_answer, named_sources
-from assistant.asked import a_title_answers, asks_a_name, asks_each, asks_for_the_paper, asks_which_work, \
-    counted_not_listed, is_multi_part, names_given, names_paper, new_names, question_parts, seeks_a_paper, unstated_parts
+from assistant.listing import grouped_by_paper, listed_names, listing_answer, named_sources
+from assistant.asked import a_title_answers, asks_a_name, asks_each, asks_for_papers, asks_for_the_paper, \
+    asks_which_work, counted_not_listed, is_multi_part, names_given, names_paper, new_names, question_parts, \
+    seeks_a_paper, unstated_parts
 from assistant.followup import is_follow_up, reads_as_question, switches_to
 from assistant.draft import annotate, drop_repeats, drop_restatements, extractive_answer, idle_citations_removed, \
     in_another_language, is_filler, is_refusal, key_quote, mend_titles, name_the_work, one_title_a_line, quoted_answer, \
@@ -337,7 +338,10 @@ class Assistant:
         # question) is not listed, and would have counted as supported (no verdict left against it).
         cited = [c for c in dict.fromkeys(cited + [c for v in verdicts for c in v.citations]) if f"arXiv:{c}]" in text]
         supported = {c: all(v.supported for v in verdicts if c in v.citations) for c in cited}
-        yield finish(annotate(text, verdicts), None, sources, rejected_citations=rejected, sentences=verdicts,
+        text = annotate(text, verdicts)
+        if deltas is None and asks_for_papers(standalone):
+            text = grouped_by_paper(text, sources)  # each paper's quote under its own line
+        yield finish(text, None, sources, rejected_citations=rejected, sentences=verdicts,
                      citations=[Citation.of(c, supported=supported[c]) for c in cited],
                      key_sentences=[v.text for v in added])
 

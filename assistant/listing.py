@@ -94,3 +94,37 @@ def listing_answer(sources: list[Source], names: list[str], language: str) -> tu
         more = ", ".join(s.arxiv_id for s in sources[MAX_LISTED:])
         lines.append(prompts.LISTED_MORE[language].format(count=len(sources) - MAX_LISTED, ids=more))
     return "\n".join(lines), opening
+
+
+_CITED_RE = re.compile(r"\[arXiv:([^\]\s]+)\]")
+_TITLE_LINE_RE = re.compile(r"^\s*(?:(?:[-*]|\d+[.)])\s+)?\[arXiv:")
+"""A line that opens a paper's entry: its ID first, after a list marker or none ("1. [arXiv:…] <title>")."""
+
+
+def grouped_by_paper(text: str, sources: list[Source]) -> str:
+    """A list the model wrote, each paper's lines together, papers in the order they first appear; a paper
+    quoted without a line of its own gets its title line above the quote.
+
+    Seen (dev q081, "Which papers address turn-taking …?"): the repair put one paper's quote under another
+    paper's title, and the key quote of the first paper came under the third; the user reads each quote as
+    the paper's above it. A line citing no paper stays with the line before it; a line citing several, or
+    a title line ending in another paper's ID (a title removed after it), is left as written.
+    """
+    titles = {s.arxiv_id: s.title for s in sources}
+    groups: dict[str | None, list[str]] = {None: []}
+    last: str | None = None
+    for line in text.splitlines():
+        cited = list(dict.fromkeys(_CITED_RE.findall(line)))
+        if len(cited) > 1:
+            return text
+        last = cited[0] if cited else last
+        groups.setdefault(last, []).append(line)
+    lines = groups.pop(None)
+    openers = [line for group in groups.values() for line in group if _TITLE_LINE_RE.match(line)]
+    marker = "" if openers and all(line.lstrip().startswith("[") for line in openers) else "- "
+    for arxiv_id, group in groups.items():
+        if not any(_TITLE_LINE_RE.match(line) for line in group) and titles.get(arxiv_id) \
+                and not any(titles[arxiv_id] in line for line in group):
+            group.insert(0, f"{marker}[arXiv:{arxiv_id}] {titles[arxiv_id]}")
+        lines += group
+    return "\n".join(lines)

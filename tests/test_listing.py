@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import re
+
 from assistant import prompts
 from assistant.answer import Source
-from assistant.listing import MAX_LISTED, _holds, listing_answer
+from assistant.listing import MAX_LISTED, _holds, grouped_by_paper, listing_answer
 from assistant.asked import asks_for_papers, negated
 
 
@@ -60,3 +62,26 @@ def test_a_long_list_names_the_rest_by_id():
     text, opening = listing_answer(sources, ["FooNet"], "en")
     assert text.count("[arXiv:") == MAX_LISTED and text.splitlines()[0] == opening  # quoted and cited: 8
     assert text.splitlines()[-1] == prompts.LISTED_MORE["en"].format(count=2, ids="9912.00008v1, 9912.00009v1")
+
+
+def test_each_quote_of_a_list_the_model_wrote_is_under_its_papers_line(bundled_index, e5):
+    # Seen with the bundled model (dev q081): a quote of the second paper under the first paper's line, and the
+    # first paper's key quote under the third. Lines move whole; a paper quoted without a line gets its title.
+    reply = ("- [arXiv:2506.07081v2] Streaming Endpointer for Spoken Dialogue using Neural Audio Codecs and "
+             "Label-Delayed Training addresses end-of-turn detection.\n"
+             "- [arXiv:2506.00975v4] NTPP: Generative Speech Language Modeling for Dual-Channel Spoken Dialogue via "
+             "Next-Token-Pair Prediction")
+    from conftest import scripted
+    answer = scripted(bundled_index, e5, reply).ask(
+        "Which papers address turn-taking or end-of-turn detection in spoken dialogue systems?")
+    lines = answer.text.splitlines()
+    owners = [re.findall(r"\[arXiv:([^\]]+)\]", line)[0] for line in lines]
+    firsts = [o for n, o in enumerate(owners) if o not in owners[:n]]
+    assert owners == sorted(owners, key=firsts.index), answer.text  # each paper's lines together
+    opening = [re.match(r"- \[arXiv:([^\]]+)\]", line) for line in lines]
+    assert {m[1] for m in opening if m} == set(firsts), answer.text  # each paper has its line
+
+
+def test_grouping_leaves_a_line_citing_two_papers_as_written():
+    text = "- [arXiv:9912.00001v1] A [arXiv:9912.00002v1]\n“q” [arXiv:9912.00001v1]"
+    assert grouped_by_paper(text, []) == text
