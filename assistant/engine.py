@@ -34,9 +34,9 @@ from assistant.asked import a_title_answers, asks_a_name, asks_each, asks_for_pa
     asks_which_work, counted_not_listed, is_multi_part, names_given, names_paper, new_names, question_parts, \
     seeks_a_paper, unstated_parts
 from assistant.followup import is_follow_up, reads_as_question, switches_to
-from assistant.draft import annotate, drop_repeats, drop_restatements, extractive_answer, idle_citations_removed, \
-    in_another_language, is_filler, is_refusal, key_quote, mend_titles, name_the_work, one_title_a_line, quoted_answer, \
-    remove_sentence, strip_echo, title_quotes, titles_after_the_first, without_titles
+from assistant.draft import EXTRACTIVE_SCORE_RATIO, annotate, drop_repeats, drop_restatements, extractive_answer, \
+    idle_citations_removed, in_another_language, is_filler, is_refusal, key_quote, mend_titles, name_the_work, \
+    one_title_a_line, quoted_answer, remove_sentence, strip_echo, title_quotes, titles_after_the_first, without_titles
 from assistant.retrieval import HybridRetriever, Retrieval
 from assistant.scope import Scope, Versions, resolve_scope
 from assistant.settings import Settings
@@ -207,7 +207,11 @@ class Assistant:
         if sought == "":
             yield finish(self._abstention(sources, language, prompts.NO_SUCH_PAPER), "no_answer", sources)
             return
-        unstated = unstated_parts(standalone, sources[0].sentences) if deltas is None and sources else []
+        each = [s for s in sources if any(i.startswith(s.base_id) for i in retrieval.requested_ids)] \
+            if asks_each(question) else []
+        # "它们各自把词错误率降到了多少？" of two papers just listed: stated by either, it is not left open.
+        stating = [x for s in (each if len(each) > 1 else sources[:1]) for x in s.sentences]
+        unstated = unstated_parts(standalone, stating) if deltas is None and sources else []
         if unstated:
             # "OpusLM 支持多少种语言？" finds OpusLM, whose summary has numbers but not that one: whatever the
             # model writes (a quote, a nearby figure) would not answer. Another part of the question still may,
@@ -309,6 +313,10 @@ class Assistant:
                 if asks_each(question) and len(named) > 1:
                     text = quoted_answer(named + [s for s in sources if s not in named], language, standalone,
                                          min(len(named), 4), intro)
+                elif asks_for_papers(standalone):  # "Which papers …?": each paper close to the best, not one
+                    best = sources[0].score
+                    close = sum(s.score >= EXTRACTIVE_SCORE_RATIO * best for s in sources)
+                    text = quoted_answer(sources, language, standalone, min(max(close, 1), 4), intro)
                 else:
                     text = quoted_answer(sources, language, standalone, intro=intro)
                 notices[:] = [n for n in notices if n != prompts.DROPPED[language].format(count=len(dropped))]

@@ -85,3 +85,20 @@ def test_each_quote_of_a_list_the_model_wrote_is_under_its_papers_line(bundled_i
 def test_grouping_leaves_a_line_citing_two_papers_as_written():
     text = "- [arXiv:9912.00001v1] A [arXiv:9912.00002v1]\n“q” [arXiv:9912.00001v1]"
     assert grouped_by_paper(text, []) == text
+
+
+def test_a_list_question_the_model_fails_quotes_each_close_paper_not_only_the_first(bundled_index, e5):
+    from conftest import scripted
+    reply = "Speech translation is studied by many groups around the world [arXiv:2506.09175v1]."
+    answer = scripted(bundled_index, e5, reply).ask("Which papers work on speech translation?")
+    assert answer.quoted and not answer.abstained
+    assert len({c.arxiv_id for c in answer.citations}) >= 2, answer.text
+
+
+def test_a_figure_asked_of_each_paper_listed_is_not_unstated_when_one_of_them_states_it(extractive):
+    # Seen on my own follow-up: the first paper (Qwen vs. Gemma) gives no WER drop, the second (9.4% → 5.1%) does.
+    history = [{"role": "user", "content": "Which papers use Whisper?"},
+               {"role": "assistant", "content": "2 papers in the collection mention Whisper: [arXiv:2506.13596v1] "
+                                                "and [arXiv:2506.11079v1]."}]
+    answer = extractive.ask("它们各自把词错误率降到了多少？", history=history)
+    assert prompts.NOT_STATED["zh"] not in answer.text, answer.text
