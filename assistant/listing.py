@@ -26,6 +26,9 @@ from assistant.scope import Scope
 
 MAX_LISTED = 8
 """Papers quoted in one answer; more are named by ID after them (a common name may be in many summaries)."""
+MAX_SCANNED = 200
+"""A name in more papers than this selects nothing worth listing (and reading them all would slow the answer in a
+big collection): the question is answered from the ranking instead."""
 
 
 def listed_names(question: str, retrieval: Retrieval) -> list[str]:
@@ -56,6 +59,8 @@ def named_sources(question: str, names: list[str], retrieval: Retrieval, retriev
     held: dict[str, int] = {}  # newest version in scope → how many of the names its summary holds
     ranked = {p.base_id: n for n, p in enumerate(retrieval.papers)}
     candidates = set().union(*(retriever.papers_with_text(name) for name in names))
+    if len(candidates) > MAX_SCANNED:
+        return []
     for base in sorted(candidates, key=lambda b: (ranked.get(b, len(ranked)), b)):
         versions = [v for v in retriever.versions_of(base) if scope is None or v in scope.arxiv_ids]
         body = " ".join(c.text for c in retriever.chunks_of(versions[-1])

@@ -102,3 +102,9 @@ def test_a_figure_asked_of_each_paper_listed_is_not_unstated_when_one_of_them_st
                                                 "and [arXiv:2506.11079v1]."}]
     answer = extractive.ask("它们各自把词错误率降到了多少？", history=history)
     assert prompts.NOT_STATED["zh"] not in answer.text, answer.text
+
+
+def test_a_name_in_too_many_papers_is_answered_from_the_ranking(extractive, monkeypatch):
+    import assistant.listing as listing
+    monkeypatch.setattr(listing, "MAX_SCANNED", 1)  # the bundled collection has 2 Whisper papers
+    assert extractive.ask("Which papers use Whisper?").listed == []
