@@ -67,7 +67,8 @@ class Answer:
     dropped: list[SentenceVerdict] = field(default_factory=list)
     """Sentences of the model's draft that no evidence supports or resembles: removed from the text."""
     quoted: bool = False
-    """The model's draft failed the support check and the answer quotes the evidence instead (labelled)."""
+    """The answer quotes the evidence instead of the model's words (labelled): the model's draft failed the support
+    check, or the answer is a list of the papers naming what the question asks about (``listed``)."""
     timings_ms: dict[str, float] = field(default_factory=dict)
     scope: list[str] = field(default_factory=list)
     """The versions the question was limited to (assistant/scope.py); empty when it was not."""
