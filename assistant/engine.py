@@ -160,8 +160,9 @@ class Assistant:
             yield TextDelta(text)
             yield finish(f"{text} {closest}", "off_topic", [])
             return
-        names = listed_names(standalone, retrieval)
-        if names and (sources := named_sources(standalone, names, retrieval, self.retriever, scope)):
+        sources, names = named_sources(standalone, asked, retrieval, self.retriever, scope) \
+            if (asked := listed_names(standalone, retrieval)) else ([], [])
+        if sources:
             # "Which papers use Whisper?": every paper whose summary says it, quoted (assistant/listing.py); the
             # ranking only orders them, so the question is not translated for it.
             timings["evidence"] = _ms(started)

@@ -53,14 +53,14 @@ _END = r"(?![A-Za-z0-9]|\.\d)"
 
 
 def named_sources(question: str, names: list[str], retrieval: Retrieval, retriever: HybridRetriever,
-                  scope: Scope | None = None) -> list[Source]:
+                  scope: Scope | None = None) -> tuple[list[Source], list[str]]:
     """The newest version of each paper whose summary holds the most of ``names``, best ranked first, with its
     sentence that best answers the question among those holding a name; [] when no summary holds one."""
     held: dict[str, int] = {}  # newest version in scope → how many of the names its summary holds
     ranked = {p.base_id: n for n, p in enumerate(retrieval.papers)}
     candidates = set().union(*(retriever.papers_with_text(name) for name in names))
     if len(candidates) > MAX_SCANNED:
-        return []
+        return [], []
     for base in sorted(candidates, key=lambda b: (ranked.get(b, len(ranked)), b)):
         versions = [v for v in retriever.versions_of(base) if scope is None or v in scope.arxiv_ids]
         body = " ".join(c.text for c in retriever.chunks_of(versions[-1])
@@ -70,7 +70,7 @@ def named_sources(question: str, names: list[str], retrieval: Retrieval, retriev
     most = max(held.values(), default=0)
     chosen = [version for version, count in held.items() if count == most]
     if not chosen:
-        return []
+        return [], []
     similarities = retriever.chunk_similarities(question, chosen)
     sources = []
     for version in chosen:
@@ -84,7 +84,8 @@ def named_sources(question: str, names: list[str], retrieval: Retrieval, retriev
                               url=chunks[0].metadata["url"], score=1.0 / (1 + ranked.get(base, len(ranked))),
                               sentences=[cut_sentence(s, MAX_SENTENCE_TOKENS) for s in sentences[:1]],
                               versions=retriever.versions_of(base)))
-    return sources
+    said = " ".join(s.sentences[0] for s in sources)
+    return sources, [name for name in names if _holds(name, said)] or names
 
 
 def listing_answer(sources: list[Source], names: list[str], language: str) -> tuple[str, str]:

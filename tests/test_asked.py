@@ -481,7 +481,7 @@ def test_a_name_inside_the_question_keeps_the_titles_of_the_papers_that_name_it(
     run = ("[arXiv:2506.13596v1] Qwen vs. Gemma Integration with Whisper: A Comparative Study in Multilingual "
            "SpeechLLM Systems\n[arXiv:2506.11079v1] " + CHILD_TITLE + "\n[arXiv:2505.21138v2] Leveraging LLM and "
            "Self-Supervised Training Models for Speech Recognition in Chinese Dialects: A Comparative Analysis")
-    answer = scripted(bundled_index, e5, run).ask("Which papers build their speech recognizer on top of OpenAI's Whisper?")
+    answer = scripted(bundled_index, e5, run).ask("Which systems build their speech recognizer on top of OpenAI's Whisper?")
     assert not answer.abstained
     assert {"2506.13596v1", CHILD_PAPER} <= {c.arxiv_id for c in answer.citations}
     assert "2505.21138v2" not in {c.arxiv_id for c in answer.citations}

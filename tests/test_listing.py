@@ -108,3 +108,8 @@ def test_a_name_in_too_many_papers_is_answered_from_the_ranking(extractive, monk
     import assistant.listing as listing
     monkeypatch.setattr(listing, "MAX_SCANNED", 1)  # the bundled collection has 2 Whisper papers
     assert extractive.ask("Which papers use Whisper?").listed == []
+
+
+def test_the_opening_names_only_what_the_papers_hold(extractive):
+    answer = extractive.ask("Which papers build their speech recognizer on top of OpenAI's Whisper?")
+    assert answer.listed == ["Whisper"] and "mention Whisper;" in answer.text  # no summary says OpenAI
