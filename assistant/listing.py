@@ -6,10 +6,10 @@ papers (the other ranked below the evidence shown), and one of the two LibriSpee
 (the other's summary is English, which dense search does not reach from Chinese). A scan of the collection for
 the name finds both, in any language, and each paper's sentence holding the name says what it does with it.
 
-So the answer is composed, not generated: the papers whose summaries hold the names the question asks about (all
-of them, if a paper holds all; else those holding the most), in ranking order, each with its title and its best
-sentence for the question among those holding a name, quoted and cited. A name the question leaves out ("不算DPO")
-is not searched for. The model is not asked: the list is exact, and it comes in milliseconds.
+So the answer is composed, not generated: the papers whose summaries hold a name the question asks about (those
+holding more of them first, then in ranking order), each with its title and its best sentence for the question
+among those holding a name, quoted and cited. A name the question leaves out ("不算DPO") is not searched for. The
+model is not asked: the list is exact, and it comes in milliseconds.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ _END = r"(?![A-Za-z0-9]|\.\d)"
 
 def named_sources(question: str, names: list[str], retrieval: Retrieval, retriever: HybridRetriever,
                   scope: Scope | None = None) -> tuple[list[Source], list[str]]:
-    """The newest version of each paper whose summary holds the most of ``names``, best ranked first, with its
+    """The newest version of each paper whose summary holds any of ``names`` (more of them, then better ranked,
+    first), with its
     sentence that best answers the question among those holding a name; [] when no summary holds one."""
     held: dict[str, int] = {}  # newest version in scope → how many of the names its summary holds
     ranked = {p.base_id: n for n, p in enumerate(retrieval.papers)}
@@ -67,8 +68,8 @@ def named_sources(question: str, names: list[str], retrieval: Retrieval, retriev
                         if c.metadata["section"] != "paper") if versions else ""
         if count := sum(_holds(name, body) for name in names):
             held[versions[-1]] = count
-    most = max(held.values(), default=0)
-    chosen = [version for version, count in held.items() if count == most]
+    # "Which papers use LoRA or QLoRA?": a paper holding any of the names; those holding more of them first
+    chosen = sorted(held, key=lambda version: -held[version])
     if not chosen:
         return [], []
     similarities = retriever.chunk_similarities(question, chosen)
@@ -91,7 +92,7 @@ def named_sources(question: str, names: list[str], retrieval: Retrieval, retriev
 def listing_answer(sources: list[Source], names: list[str], language: str) -> tuple[str, str]:
     """The list: an opening saying what was searched for and how many papers hold it, then each paper's title and
     quoted sentence. Returns the text and its opening (framing, not a claim to check)."""
-    shown = " / ".join(names)
+    shown = prompts.LISTED_OR[language].join(names)
     opening = (prompts.LISTED_ONE if len(sources) == 1 else prompts.LISTED_INTRO)[language].format(
         names=shown, count=len(sources))
     lines = [opening]

@@ -140,6 +140,7 @@ LISTED_MORE = {
     "zh": "另有 {count} 篇也提到了：{ids}。",
 }
 """After the papers quoted in a list (``listing.MAX_LISTED``), the rest by ID."""
+LISTED_OR = {"en": " or ", "zh": "或"}
 QUOTE_MARK = {"en": "(quoted)", "zh": "（原文）"}
 """Labels a sentence that replaced a model sentence the evidence did not support with the evidence it restated."""
 DROPPED = {

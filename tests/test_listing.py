@@ -113,3 +113,10 @@ def test_a_name_in_too_many_papers_is_answered_from_the_ranking(extractive, monk
 def test_the_opening_names_only_what_the_papers_hold(extractive):
     answer = extractive.ask("Which papers build their speech recognizer on top of OpenAI's Whisper?")
     assert answer.listed == ["Whisper"] and "mention Whisper;" in answer.text  # no summary says OpenAI
+
+
+def test_any_of_the_names_asked_lists_a_paper_those_with_more_first(extractive):
+    answer = extractive.ask("Which papers use LoRA or QLoRA?")
+    # 2505.20237 holds both (QLoRA holds LoRA), video-SALMONN 2 holds LoRA
+    assert [s.base_id for s in answer.sources] == ["2505.20237", "2506.15220"]
+    assert answer.text.startswith("2 papers in the collection mention LoRA or QLoRA")
