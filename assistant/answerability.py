@@ -30,8 +30,8 @@ from llama_index.core.llms import ChatMessage
 from assistant import confidence, prompts
 from assistant.answer import Source
 from assistant.evidence import HAS_NAME_RE, HAS_NUMBER_RE, NAME_RE
-from assistant.asked import GENERIC_TERMS, asked_quantity, asks_a_name, is_multi_part, names_given, question_parts, \
-    unstated_parts
+from assistant.asked import GENERIC_TERMS, asked_quantity, asking_parts, asks_a_name, is_multi_part, names_given, \
+    question_parts, unstated_parts
 from index.ids import NEW_STYLE_ID
 
 # Names (capitalised inside, digits, all capitals: GPU, GPT-4o, ESC-50, CosyVoice) and units (kbps, Hz).
@@ -85,7 +85,7 @@ def answerability(question: str, sources: list[Source], paper_text: dict[str, st
     shown = " ".join(sources[0].sentences)
     parts = question_parts(question)
     unstated = unstated_parts(question, sources[0].sentences)
-    if len(unstated) == len(parts):
+    if unstated and len(unstated) >= len(asking_parts(question)):
         return 0.0  # a count or a metric's value that the summary does not state (assistant/asked.py)
     whole = question  # its names are not new when the summary holds them ("NTPP … ？用哪个对话语料训练的？")
     if unstated:  # what the rest of the question asks may still be answered (the engine says which part is not)
@@ -96,7 +96,8 @@ def answerability(question: str, sources: list[Source], paper_text: dict[str, st
         return 0.0
     if NAME_RE.search(question) and not HAS_NAME_RE.search(f"{sources[0].title} {shown}"):
         return 0.0
-    if asks_a_name(question) and not is_multi_part(question) and not names_given(sources[0].sentences, whole):
+    if asks_a_name(question) and not is_multi_part(question) and not names_given(sources[0].sentences, whole,
+                                                                                        sources[0].title):
         return 0.0  # "Which specific LLM does X use?" and X's summary names none (the title does not count:
         # a title is all capitalised words)
     terms = specific_terms(question)

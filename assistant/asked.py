@@ -172,16 +172,18 @@ def _asks_value(question: str, metric: str) -> bool:
 
 
 # "which [one or two words] <kind>", not "which papers help LLMs …": the words between describe the kind.
-_BETWEEN = r"(?:(?!(?:papers?|works?|stud(?:y|ies)|articles?|do|does|did|is|are|was|were)\b)[\w-]+\s+){0,2}"
+_BETWEEN = r"(?:(?!(?:papers?|works?|stud(?:y|ies)|articles?|do|does|did|is|are|was|were)\b)[\w-]+\s+){0,3}"
 _ASKS_COMPONENT_RE = re.compile(
     rf"\b(?:which|what)\s+(?:specific\s+|particular\s+|exact\s+|underlying\s+)?{_BETWEEN}(?:llms?|(?:large\s+)?"
     r"language\s+models?|engines?|codecs?|vocoders?|backbones?)\b|"
-    r"(?:哪个|哪些|哪款|哪种|(?<!为)什么)\s*[\u3400-\u9fffA-Za-z]{0,4}?\s*(?:大语言模型|大模型|语言模型|LLM|TTS|声码器|底座|骨干)",
+    r"(?:哪一?个|哪些|哪款|哪种|(?<!为)什么)\s*[\u3400-\u9fffA-Za-z]{0,4}?\s*(?:大语言模型|大模型|语言模型|LLM|TTS|声码器|底座|骨干)|"
+    # "用的视频多模态大模型具体是哪一个？": the kind first, the question word after it.
+    r"(?:大语言模型|大模型|语言模型|LLM|TTS|声码器|底座|骨干)[^，,。？?]{0,6}?(?:是|为)(?:哪一?个|哪款|哪种|什么)",
     re.IGNORECASE)
 """A question for a component a paper uses (its LLM, its TTS engine), named in a sentence that speaks of one."""
 _ASKS_NAMED_RE = re.compile(
     rf"\b(?:which|what)\s+(?:specific\s+|particular\s+)?{_BETWEEN}(?:models?|datasets?|benchmarks?|toolkits?)\b|"
-    r"(?:哪个|哪些|(?<!为)什么)[\u3400-\u9fffA-Za-z]{0,4}?(?:模型|数据集|语料|基准)", re.IGNORECASE)
+    r"(?:哪[一两二三四五六七八九几]?个|哪些|(?<!为)什么)[\u3400-\u9fffA-Za-z]{0,4}?(?:模型|数据集|语料|基准)", re.IGNORECASE)
 """A question for a model or a dataset, which may be the paper's own ("Which audio model reaches 50.2 mAP?")."""
 _ASKS_RESOURCE: dict[str, tuple[re.Pattern, re.Pattern]] = {
     kind: (re.compile(rf"\b(?:which|what)\s+(?:specific\s+|particular\s+)?{_BETWEEN}(?:{en})\b|"
@@ -227,8 +229,9 @@ LANGUAGES: dict[str, str] = {
 English sentence names must be in the Chinese evidence it cites (assistant/lexical.py), and is no model's name."""
 # Capitalised words that name no model or dataset: metrics and languages ("improves English WER").
 _NOT_NAMES = GENERIC_TERMS | frozenset(LANGUAGES) | frozenset("""
-    wer cer mos f1 map auc bleu snr pesq det eer roc
+    wer cer mos f1 map auc bleu snr pesq det eer roc l1 l2
     ffn mlp cnn rnn dnn lstm gru gan vae moe ctc hmm transformer
+    challenge task track dataset benchmark corpus model framework system method
     the this these its their our
 """.split())
 # A name: capitals inside (LLaMA, GPT-4o), digits (Qwen2.5), all capitals (BEATs), or a capitalised word inside a
@@ -239,8 +242,19 @@ _NAME_RE = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z]*[A-Z][A-Za-z]*[A-Z0-9][A-Za-
 _PROPOSED_RE = re.compile(r"(?:提出了?|\b(?:propos|introduc|present)(?:es|ed|e|s)?)\s*(?:the\s+|a\s+|an\s+)?\**\s*"
                           r"([A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*)", re.IGNORECASE)
 """The name a paper gives its own system ("本文提出EThai-ASR", "we propose LISTEN")."""
+_NAME_TOKEN = r"[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*"
+_OWN_RE = re.compile(
+    rf"(?:提出|构建|设计|开发|推出|引入)[^，,。；;：:]{{0,20}}?(?:框架|方法|模型|系统|架构|基准|智能体)\s*({_NAME_TOKEN})|"
+    rf"(?:提出|构建|设计|开发|推出|引入)(?:[^，,。；;：:]{{0,20}}?[（(])?({_NAME_TOKEN})[）)]?\s*(?:框架|方法|模型|系统|架构|基准|智能体)")
+"""The system a Chinese summary says the paper builds ("提出新型语音后门攻击方法SPBA", "提出语言感知中间损失（LAIL）
+框架"), where words stand between the verb and the name."""
+_DATA_WORDS = r"(?:数据集|测试集|基准|语料|\b(?:datasets?|benchmarks?|corpus|corpora|test sets?)\b)"
+"""A name written as data ("在Kespeech等数据集上", "数据集（如Kespeech）"), which is no component asked for (an LLM)."""
+_GENERIC_MODEL_RE = re.compile(r"[A-Z]{0,3}(?:LLM|LM|LMM)s?")
+"""A kind of model, no model's name: ALLMs (audio LLMs), SLLM (speech LLM), VLMM, MLLM."""
 _ASKS_USED_RE = re.compile(r"\b(?:use[sd]?|using|build(?:s|ing)?\s+on|built\s+on|based\s+on|rel(?:y|ies)\s+on|"
-                           r"plug(?:s|ged)?\s+into|backbone)\b|用|基于|底座|骨干|接入", re.IGNORECASE)
+                           r"plug(?:s|ged)?\s+into|backbone|base|underlying|tried|tested|employ(?:s|ed)?|"
+                           r"adopt(?:s|ed)?|leverag(?:e|es|ed|ing))\b|用|基于|底座|底层|骨干|接入|尝试|测试", re.IGNORECASE)
 """A question for what a paper uses ("Which LLM does it build on?"), not for what it is ("Which framework …?")."""
 _ASKS_PROPOSED_RE = re.compile(r"提出|设计|开发|推出|叫什么|名字|propos|introduc|present|develop|design|\bname",
                                re.IGNORECASE)
@@ -248,6 +262,9 @@ _CITATION_RE = re.compile(r"\[?arXiv:[^\]\s]*\]?")
 _DERIVED_RE = re.compile(r"-(?:based|style|like|only|level|aware|free|driven|guided|specific|conditioned)$")
 _ACRONYM_RE = re.compile(r"\b[A-Z][A-Z0-9]{1,9}\b")
 _CAPITALISED_RUN_RE = re.compile(r"[A-Z][a-z]+(?:[-\s]+[A-Z][a-z]+)+")
+_DEFINED_RE = re.compile(r"(?:[A-Za-z]\s*[（(]|[A-Za-z][,，]\s*)([A-Z][A-Za-z0-9]{1,9})\s*[）)]")
+"""An acronym a text defines after its long form ("Speech Large Language Model（SLLM）", "(Language-Aware
+Intermediate Loss, LAIL)")."""
 
 
 def asks_a_name(question: str) -> bool:
@@ -266,7 +283,18 @@ def _resource_asked(question: str) -> re.Pattern | None:
     return next((said for asked, said in _ASKS_RESOURCE.values() if asked.search(question)), None)
 
 
-def names_given(sentences: list[str], question: str) -> list[str]:
+def own_names(sentences: list[str], title: str = "") -> set[str]:
+    """The names a paper gives its own work: its title's short name ("TuneGenie: …") and the system its summary
+    says it proposes or builds. Such a name answers "What does it propose?", not "Which LLM does it use?"."""
+    own = {name for sentence in sentences for name in _PROPOSED_RE.findall(sentence)}
+    own |= {name for sentence in sentences for pair in _OWN_RE.findall(sentence) for name in pair if name}
+    short = paper_name(title)
+    if short != title.strip() and re.fullmatch(_NAME_TOKEN, short):
+        own.add(short)
+    return own
+
+
+def names_given(sentences: list[str], question: str, title: str = "") -> list[str]:
     """The names that could answer a name question: new to it, and, when it asks for a component (an LLM, a TTS
     engine) or a resource (a platform, a licence, GPUs, an institution), in a sentence that speaks of one (a
     summary naming only its dataset, AIST++, does not say which LLM); asked which languages, the languages named
@@ -280,11 +308,13 @@ def names_given(sentences: list[str], question: str) -> list[str]:
     kind = _MODEL_WORD_RE if component else _resource_asked(question_only)
     # "Which LLM does the Thai ASR paper build on?": the system the paper proposes ("提出EThai-ASR系统") is not
     # a component it uses, unless that is what is asked ("What codec does it propose?").
-    own = {name for sentence in sentences for name in _PROPOSED_RE.findall(sentence)} \
+    own = own_names(sentences, title) \
         if component and _ASKS_USED_RE.search(question_only) and not _ASKS_PROPOSED_RE.search(question_only) \
         else set()
     return [name for sentence in sentences if kind is None or kind.search(sentence)
-            for name in new_names(sentence, question) if name not in own]
+            for name in new_names(sentence, question) if name not in own
+            and not (component and re.search(rf"{re.escape(name)}[^，,。；;]{{0,6}}?{_DATA_WORDS}|"
+                                             rf"{_DATA_WORDS}[^，,。；;]{{0,6}}?{re.escape(name)}", sentence))]
 
 
 def new_names(text: str, question: str) -> list[str]:
@@ -294,7 +324,7 @@ def new_names(text: str, question: str) -> list[str]:
     names = []
     for name in _NAME_RE.findall(_CITATION_RE.sub(" ", text)):
         key = _DERIVED_RE.sub("", name.lower())  # "CTC-based" is CTC's
-        if key.rstrip("s") in _NOT_NAMES or key in _NOT_NAMES or key in asked \
+        if key.rstrip("s") in _NOT_NAMES or key in _NOT_NAMES or key in asked or _GENERIC_MODEL_RE.fullmatch(name) \
                 or all(part in asked or part in spelled for part in re.split(r"[-.]", key) if part):
             continue
         names.append(name)
@@ -302,13 +332,14 @@ def new_names(text: str, question: str) -> list[str]:
 
 
 def _spelled_out(text: str, question: str) -> set[str]:
-    """The words of ``text`` that spell out an acronym of the question: "Language-Aware Intermediate Loss" is
-    LAIL's long form, not another name (a summary defines the acronym it is about)."""
+    """The words of ``text`` that spell out an acronym of the question or one the text defines: "Language-Aware
+    Intermediate Loss" is LAIL's long form, "Speech Large Language Model（SLLM）" a kind of model, not names."""
     words: set[str] = set()
+    acronyms = set(_ACRONYM_RE.findall(question)) | set(_DEFINED_RE.findall(text))
     for run in _CAPITALISED_RUN_RE.findall(text):
         parts = re.split(r"[-\s]+", run)
         initials = "".join(part[0] for part in parts)
-        for acronym in set(_ACRONYM_RE.findall(question)):
+        for acronym in acronyms:
             if (start := initials.find(acronym)) >= 0:
                 words.update(part.lower() for part in parts[start:start + len(acronym)])
     return words
@@ -385,9 +416,21 @@ def asks_each(question: str) -> bool:
     return _EACH_RE.search(question) is not None
 
 
+_ASKING_RE = re.compile(r"\b(?:which|what|how|who|where|when|why|whether)\b|"
+                        r"^\s*(?:does|do|did|is|are|was|were|can|could|has|have)\b|"
+                        r"[?？]|哪|什么|多少|几|如何|怎么|怎样|是否|吗|有没有", re.IGNORECASE)
+"""A part of a question that asks something (a clause naming the paper does not)."""
+
+
+def asking_parts(question: str) -> list[str]:
+    """The parts of :func:`question_parts` (without context) that ask something: "In the work that improves X,
+    which LLM …?" asks one thing, the part before the comma only says which paper."""
+    return [part for part in question_parts(question, keep_context=False) if _ASKING_RE.search(part)]
+
+
 def is_multi_part(question: str) -> bool:
-    """Does the question ask more than one thing ("…多少分？用了哪些模型？", "How many hours, and which model?")."""
-    return _PARTS_RE.search(_CONTEXT_RE.sub("", question)) is not None
+    """Does the question ask more than one thing ("…多少分？用了哪些模型？", "How many hours, and which model?")?"""
+    return len(asking_parts(question)) > 1
 
 
 def question_parts(question: str, keep_context: bool = True) -> list[str]:
@@ -412,6 +455,65 @@ def unstated_parts(question: str, sentences: list[str]) -> list[str]:
     """
     return [part for part in question_parts(question, keep_context=False)
             if (asked := asked_quantity(part)) is not None and not asked.stated_in(sentences)]
+
+
+_RELEASED = r"(?:code|weights|checkpoints?|models?|datasets?|data|implementation)"
+_ASPECTS: dict[str, tuple[re.Pattern, re.Pattern]] = {
+    kind: (re.compile(asked, re.IGNORECASE), re.compile(said, re.IGNORECASE)) for kind, asked, said in [
+        ("limitations",
+         r"局限|不足之处|(?:哪些|什么|有何)不足|缺点|短板|以后要改进|\b(?:limitations?|shortcomings?|drawbacks?)\b|"
+         r"\b(?:its|their|own)\s+weakness(?:es)?\b|未来(?:的)?(?:工作|方向|研究)|\bfuture (?:work|directions?|research)\b|"
+         r"\bopen (?:problems|questions)\b",
+         r"局限|不足|缺点|缺陷|短板|limitation|weakness|shortcoming|drawback|未来|future|尚未|仍需|有待|挑战|challeng"),
+        ("release",
+         rf"\b{_RELEASED}\b[^?？]{{0,120}}\b(?:released?|open[- ]sourced?|(?:publicly |made )?available)\b|"
+         rf"\b(?:release|open[- ]source)[sd]?\b[^?？]{{0,20}}\b{_RELEASED}\b|"
+         r"(?:代码|模型|权重|数据集?|实现)[^？?，,]{0,10}(?:开源|公开|发布|放出)|(?:开源|公开|发布|放出)了?[^？?，,]{0,6}"
+         r"(?:代码|模型|权重|数据集?)",
+         r"开源|公开|发布|放出|release|open[- ]source|publicly|available|github|hugging ?face|代码|\bcode\b|主页|demo|演示"),
+        ("training",
+         r"\b(?:batch[- ]size|learning[- ]rates?|epochs?|optimi[sz]er|warm-?up|dropout|weight decay|training steps)\b|"
+         r"批大小|批量大小|批次大小|学习率|训练轮数|多少轮|优化器|预热",
+         r"batch|learning[- ]rate|\blr\b|epoch|optimi[sz]er|adam|warm-?up|dropout|weight decay|steps|"
+         r"批|学习率|轮|优化器|预热"),
+    ]
+}
+"""Things a question may ask of a paper that a summary seldom mentions, and the words it mentions them with: its
+limitations or future work, (asked yes or no) whether its code, models or data are out, and training settings
+(batch size, learning rate, epochs), which an abstract almost never gives."""
+
+
+def asked_aspect(question: str) -> str | None:
+    """The aspect (:data:`_ASPECTS`) that is all the question asks of a paper, else None: "Has X's code been
+    released?", "What limitations do the authors mention?". Not "Which dataset did X release?" (a name), "How many
+    clips are in the dataset X released?" (a count) or a question of several parts."""
+    question = _CONTEXT_RE.sub("", question)
+    if is_multi_part(question) or asks_for_papers(question) or seeks_a_paper(question):
+        return None
+    for kind, (asked, _) in _ASPECTS.items():
+        if not asked.search(question):
+            continue
+        if kind == "release" and (asks_a_name(question) or asked_quantity(question)
+                                  or not (_YES_NO_RE.search(question) or "有没有" in question)):
+            continue
+        return kind
+    return None
+
+
+def mentions_aspect(kind: str, text: str) -> bool:
+    """Does ``text`` have a word for the aspect ("开源", "代码", "release"; "局限", "未来"; "batch", "学习率")?"""
+    return _ASPECTS[kind][1].search(text) is not None
+
+
+def unmentioned_aspect(question: str, text: str) -> str | None:
+    """The aspect the question asks of a paper (:func:`asked_aspect`) whose ``text`` never mentions it, else None.
+
+    "Has the code of X been released?" over a summary that says nothing of code or release: the model answers
+    with what X does, which is true, supported and no answer. "What limitations do the authors mention?" is the
+    same. One mention anywhere in the paper (a challenge, "开源") leaves the question to the model.
+    """
+    kind = asked_aspect(question)
+    return kind if kind is not None and not mentions_aspect(kind, text) else None
 
 
 _IDENTIFY_RE = re.compile(

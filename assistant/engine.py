@@ -30,9 +30,9 @@ from assistant.answerability import (ASKS_NUMBER_RE, EXTRA_PAPER_MIN_YES, answer
 from assistant.evidence import select_evidence
 from assistant.lexical import checkable_items
 from assistant.listing import grouped_by_paper, listed_names, listing_answer, named_sources
-from assistant.asked import a_title_answers, asks_a_name, asks_each, asks_for_papers, asks_for_the_paper, \
-    asks_which_work, counted_not_listed, is_multi_part, names_given, names_paper, new_names, question_parts, \
-    seeks_a_paper, unstated_parts
+from assistant.asked import a_title_answers, asking_parts, asks_a_name, asks_each, asks_for_papers, \
+    asks_for_the_paper, asks_which_work, counted_not_listed, is_multi_part, names_given, names_paper, new_names, \
+    seeks_a_paper, unmentioned_aspect, unstated_parts
 from assistant.followup import is_follow_up, reads_as_question, switches_to
 from assistant.draft import EXTRACTIVE_SCORE_RATIO, annotate, drop_repeats, drop_restatements, extractive_answer, \
     idle_citations_removed, in_another_language, is_filler, is_refusal, key_quote, mend_titles, name_the_work, \
@@ -217,15 +217,22 @@ class Assistant:
             # "OpusLM 支持多少种语言？" finds OpusLM, whose summary has numbers but not that one: whatever the
             # model writes (a quote, a nearby figure) would not answer. Another part of the question still may,
             # and the user is told which part the papers leave open.
-            if len(unstated) == len(question_parts(standalone)):
+            if len(unstated) >= len(asking_parts(standalone)):  # "In X, how much …?": one part asks
                 yield finish(self._abstention(sources, language, prompts.NOT_STATED), "no_answer", sources)
                 return
             notices.append(prompts.NOT_STATED_PART[language].format(part=unstated[0]))
         if deltas is None and sources and asks_a_name(standalone) and not is_multi_part(standalone) \
-                and not names_given(sources[0].sentences, standalone):
+                and not names_given(sources[0].sentences, standalone, sources[0].title):
             # "Which specific LLM does X use?" and X's summary names none: the model restates the question
             # ("X uses an LLM to …"), which the check rightly finds supported, and it answers nothing.
             yield finish(self._abstention(sources, language, prompts.NAME_NOT_STATED), "no_answer", sources)
+            return
+        if deltas is None and sources and (aspect := unmentioned_aspect(standalone, " ".join(
+                self._paper_text(v) for v in sources[0].versions or [sources[0].arxiv_id]))):
+            # "Has X's code been released?" of a summary that never mentions code or release: the model says what
+            # X does, true and supported, and no answer.
+            yield finish(self._abstention(sources, language, prompts.ASPECT_NOT_STATED[aspect]), "no_answer",
+                         sources)
             return
         if deltas is None and sources and not is_multi_part(standalone) \
                 and (counted := counted_not_listed(standalone, sources[0].sentences)):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 
 from assistant.answer import Source
-from assistant.asked import asked_quantity, asks_a_name, names_given
+from assistant.asked import asked_aspect, asked_quantity, asks_a_name, mentions_aspect, names_given
 from assistant.retrieval import HybridRetriever, PaperResult, Retrieval, tokenize
 from index.chunking import split_sentences
 from index.ids import parse_arxiv_id
@@ -188,20 +188,28 @@ def focused_evidence(papers: list[PaperResult], retriever: HybridRetriever, ques
     return sources
 
 
+KIND_WEIGHT = 0.4
+"""What holding the kind of fact asked adds to a sentence's score. A question that describes its paper at length
+("那篇基于大模型的泰语语音识别系统论文，有没有公开…数据？") matches the paper's opening sentence best on words and e5;
+at 0.25 that sentence still came first, and an answer quoting it missed the fact (docs/performance.md, "A name of
+the paper's own")."""
+
+
 def score_sentences(question: str, chunks: list[StoredChunk], similarities: dict[str, float],
                     retriever: HybridRetriever) -> list[tuple[float, str]]:
     """Every sentence of a version's body, best answer to ``question`` first, with its score.
 
     score = 0.45 × question-term coverage (IDF-weighted) + 0.45 × its chunk's dense similarity (min-max within
-    the paper) + 0.25 when it holds the kind of fact asked (a number for "how many", a name for "which dataset":
-    one the question does not hold, and for "which LLM" in a sentence about a model).
-    When the question's quantity is of a kind :func:`asked_quantity` knows, a number of that kind gets the 0.25
-    and any other number 0.1: asked "参数量是多少", "7B参数" comes before "213K小时语音-文本对".
+    the paper) + :data:`KIND_WEIGHT` when it holds the kind of fact asked (a number for "how many", a name for
+    "which dataset": one the question does not hold, and for "which LLM" in a sentence about a model; a word of
+    release or of limitations for "Is its code out?" or "What are its limitations?").
+    When the question's quantity is of a kind :func:`asked_quantity` knows, a number of that kind gets the full
+    weight and any other number 0.1: asked "参数量是多少", "7B参数" comes before "213K小时语音-文本对".
     """
     terms = retriever.term_weights(tokenize(question))
     total = sum(terms.values()) or 1.0
     wants_number, wants_name = bool(QUANTITY_RE.search(question)), bool(NAME_RE.search(question))
-    asked = asked_quantity(question)
+    asked, aspect = asked_quantity(question), asked_aspect(question)
     if asks_a_name(question):
         # "Which lightweight LLM …?": a name new to the question, in a sentence that speaks of an LLM (the
         # check the answer must pass, assistant/asked.py), not the acronym of the benchmark it is about
@@ -219,9 +227,11 @@ def score_sentences(question: str, chunks: list[StoredChunk], similarities: dict
             lexical = sum(w for t, w in terms.items() if t in words) / total
             kind = 0.0
             if (wants_name and has_name(sentence)) or (asked is not None and asked.stated_in([sentence])):
-                kind = 0.25
+                kind = KIND_WEIGHT
             elif wants_number and has_figure(sentence):
-                kind = 0.1 if asked is not None else 0.25
+                kind = 0.1 if asked is not None else KIND_WEIGHT
+            elif aspect is not None and mentions_aspect(aspect, sentence):  # "Is X's code out?": "开放资源（音频示例、代码）"
+                kind = KIND_WEIGHT
             scored.append((0.45 * lexical + 0.45 * dense + kind, sentence))
     scored.sort(key=lambda pair: -pair[0])
     return scored

@@ -71,6 +71,22 @@ NAME_NOT_STATED = {
 }
 """When the question asks which model, LLM, dataset, language, platform, licence, GPU or institution, and the best
 paper's summary names none beyond the question's."""
+ASPECT_NOT_STATED = {
+    "limitations": {
+        "en": "The papers found do not mention their limitations or future work.",
+        "zh": "找到的论文没有提到其局限性或未来工作。",
+    },
+    "release": {
+        "en": "The papers found do not say whether their code, models or data are released.",
+        "zh": "找到的论文没有说明是否公开了代码、模型或数据。",
+    },
+    "training": {
+        "en": "The papers found do not give the training settings this question asks for (batch size, learning rate, "
+              "epochs and the like).",
+        "zh": "找到的论文没有给出这个问题所问的训练设置（批大小、学习率、训练轮数等）。",
+    },
+}
+"""When the question asks of a paper something its summary never mentions (assistant/asked.py, ``_ASPECTS``)."""
 MEMBERS_NOT_NAMED = {
     "en": "The papers found give only a count (“{counted}”) of what this question asks to name; they do not name them.",
     "zh": "找到的论文只给出了所问内容的数量（“{counted}”），没有列出具体是哪些。",

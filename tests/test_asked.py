@@ -11,8 +11,8 @@ import pytest
 
 from assistant import prompts
 from assistant.answer import SentenceVerdict, Source
-from assistant.asked import a_title_answers, asked_quantity, asks_a_name, counted_not_listed, is_multi_part, \
-    names_given, new_names, question_parts, seeks_a_paper, unstated_parts
+from assistant.asked import a_title_answers, asked_aspect, asked_quantity, asks_a_name, counted_not_listed, \
+    is_multi_part, names_given, new_names, question_parts, seeks_a_paper, unmentioned_aspect, unstated_parts
 from assistant.draft import annotate, in_another_language, quoted_answer
 from conftest import scripted
 
@@ -106,6 +106,79 @@ def test_the_system_a_paper_proposes_is_not_the_component_it_uses():
     assert "BazLM-7B" in names_given(["本文提出基于BazLM-7B的QuxASR模型。"], "Which LLM does the Thai ASR paper build on?")
     # "Which framework teaches LLMs …?" asks for the system proposed (dev q040)
     assert names_given(sentences[:1], "Which framework teaches LLMs to recognise Thai speech?") == ["FooASR-2"]
+
+
+def test_the_name_a_paper_gives_its_own_work_does_not_say_which_llm_it_uses():
+    # Seen on fresh questions (fresh8): "底层用的是哪个大语言模型？" of a summary naming only its own agent (in its
+    # title and as "…分析框架FooGenie"), or its own attack ("提出新型后门攻击方法FooBA"), was answered by a quote.
+    question = "那个给音乐生成工具写提示的智能体，底层用的是哪个大语言模型？"
+    assert not names_given(["提出基于LLM的音乐偏好分析框架FooGenie，探索AI生成艺术。"], question,
+                           "FooGenie: Reasoning agents for music")
+    assert not names_given(["提出新型语音后门攻击方法FooBA：利用Speech Large Language Model（SLLM）生成触发器。"],
+                           "它具体用的是哪个语音大模型？")
+    assert not names_given(["提出语言感知中间损失（FAIL）框架，结合大语言模型与CTC目标。"], question)
+    # kinds of model are no model's name: audio LLMs, a speech LLM, a video LMM
+    assert not names_given(["增强ALLMs的对齐能力，由VLMM提供视觉线索。"], "Which base LLM generated the data?")
+    # a dataset is no LLM (seen on fresh9: "在Kespeech等多方言数据集上" answered "具体用的是哪一个大语言模型？")
+    assert not names_given(["在FooSpeech等多方言数据集上取得最佳性能。", "在多个方言数据集（如BarSet）上验证。"],
+                           "那篇方言识别论文具体用的是哪一个大语言模型？")
+    # ... while a model it builds on still is, and "What does it propose?" is answered by its own name
+    assert names_given(["提出方法FooBA，基于BarLM-7B模型生成触发器。"], "它具体用的是哪个语音大模型？") == ["BarLM-7B"]
+    assert names_given(["提出新型语音后门攻击方法FooBA。"], "What attack method does it propose?") == ["FooBA"]
+
+
+@pytest.mark.parametrize("question", [
+    "做电视剧语音识别的那个框架，里面用的视频多模态大模型具体是哪一个？",
+    "用语音大模型给口语打分的那项研究，实验用的是哪两个数据集？",
+])
+def test_a_name_asked_after_its_kind_or_with_a_count(question):
+    assert asks_a_name(question)
+
+
+@pytest.mark.parametrize("question, text, aspect", [
+    ("Has the code for the FooMaps robot navigation system been released publicly?", "提出多模态地图，提升导航能力。",
+     "release"),
+    ("FooNet 的代码开源了吗？", "提出新框架，性能优于基线。", "release"),
+    ("Has the pretrained model from the self-supervised FooMix method that uses audio mixtures for polyphonic "
+     "soundscapes been released?", "提出新方法，适应复杂场景。", "release"),
+    ("What limitations or future work do the FooNet authors mention?", "提出新框架，性能优于基线。", "limitations"),
+    ("那篇情感推理论文的作者提到了哪些局限性或未来工作？", "设计统一框架，整合多任务学习。", "limitations"),
+    ("那篇情感推理论文的作者承认了哪些不足？", "设计统一框架，整合多任务学习。", "limitations"),
+    ("What batch size was FooTTS trained with?", "提出流式TTS框架，在LibriSpeech上优于基线。", "training"),
+    ("FooNet 训练时的学习率是多少？", "提出新框架，性能优于基线。", "training"),
+    ("What learning rate did FooNet use?", "采用Adam优化器，学习率为1e-4。", None),
+    # mentioned anywhere: left to the model
+    ("FooNet 的代码开源了吗？", "开放资源（音频示例、代码），推动研究。", None),
+    ("What limitations do the FooNet authors mention?", "分析了现有方法的局限与挑战。", None),
+    # a name asked ("Which dataset did it release?"), a list, or more than one question: other rules decide
+    ("Which dataset did FooNet release?", "构建了大规模数据集。", None),
+    ("Which papers release their code?", "提出新框架。", None),
+    ("Has FooNet's code been released, and how large is its model?", "提出新框架。", None),
+])
+def test_an_aspect_the_paper_never_mentions(question, text, aspect):
+    assert unmentioned_aspect(question, text) == aspect
+
+
+def test_a_release_the_summary_never_mentions_is_said_not_answered_around(bundled_index, e5):
+    # Seen on fresh8: the model said what the maps do, true and supported, and no answer.
+    draft = "VLMaps and AVLMaps fuse multimodal features with 3D reconstruction [arXiv:2506.06862v1]."
+    answer = scripted(bundled_index, e5, draft).ask(
+        "Has the code for the audio-visual-language maps used for robot navigation been released publicly?")
+    assert answer.abstained and answer.abstention_reason == "no_answer"
+    assert answer.text.startswith(prompts.ASPECT_NOT_STATED["release"]["en"]) and "2506.06862v1" in answer.text
+    # LeVo's summary says what it opens up (audio examples, code): the question goes to the model
+    answer = scripted(bundled_index, e5, "LeVo 开放了音频示例和代码 [arXiv:2506.07520v2]。").ask("LeVo 的代码开源了吗？")
+    assert not answer.abstained and "代码" in answer.text
+
+
+def test_asked_whether_data_is_out_the_sentence_that_says_so_leads(extractive):
+    # Seen on fresh questions (fresh9): the fact was in the evidence, the quote led with the sentence that matched
+    # the question's description of the paper best ("提出EThai-ASR系统，首次将…").
+    answer = extractive.ask("那篇基于大模型的泰语语音识别系统论文，有没有公开他们整理过的数据？")
+    assert answer.citations[0].arxiv_id.startswith("2505.22063") and "公开精炼文本转录数据" in answer.text
+    # ... and not for a count of what was released, which wants its number
+    assert asked_aspect("How many clips are in the dataset FooNet released?") is None
+    assert asked_aspect("Is FooNet's dataset publicly released?") == "release"
 
 
 def test_a_spelled_out_acronym_a_derived_word_or_a_metric_is_no_name():
