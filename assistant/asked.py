@@ -501,19 +501,13 @@ def asked_aspect(question: str) -> str | None:
 
 
 def mentions_aspect(kind: str, text: str) -> bool:
-    """Does ``text`` have a word for the aspect ("开源", "代码", "release"; "局限", "未来"; "batch", "学习率")?"""
-    return _ASPECTS[kind][1].search(text) is not None
-
-
-def unmentioned_aspect(question: str, text: str) -> str | None:
-    """The aspect the question asks of a paper (:func:`asked_aspect`) whose ``text`` never mentions it, else None.
+    """Does ``text`` have a word for the aspect ("开源", "代码", "release"; "局限", "未来"; "batch", "学习率")?
 
     "Has the code of X been released?" over a summary that says nothing of code or release: the model answers
-    with what X does, which is true, supported and no answer. "What limitations do the authors mention?" is the
-    same. One mention anywhere in the paper (a challenge, "开源") leaves the question to the model.
+    with what X does, which is true, supported and no answer, so the question is refused. One mention anywhere in
+    the paper (a challenge, "开源") leaves the question to the model.
     """
-    kind = asked_aspect(question)
-    return kind if kind is not None and not mentions_aspect(kind, text) else None
+    return _ASPECTS[kind][1].search(text) is not None
 
 
 _IDENTIFY_RE = re.compile(

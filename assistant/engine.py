@@ -30,9 +30,9 @@ from assistant.answerability import (ASKS_NUMBER_RE, EXTRA_PAPER_MIN_YES, answer
 from assistant.evidence import select_evidence
 from assistant.lexical import checkable_items
 from assistant.listing import grouped_by_paper, listed_names, listing_answer, named_sources
-from assistant.asked import a_title_answers, asking_parts, asks_a_name, asks_each, asks_for_papers, \
+from assistant.asked import a_title_answers, asked_aspect, asking_parts, asks_a_name, asks_each, asks_for_papers, \
     asks_for_the_paper, asks_which_work, counted_not_listed, is_multi_part, names_given, names_paper, new_names, \
-    seeks_a_paper, unmentioned_aspect, unstated_parts
+    mentions_aspect, seeks_a_paper, unstated_parts
 from assistant.followup import is_follow_up, reads_as_question, switches_to
 from assistant.draft import EXTRACTIVE_SCORE_RATIO, annotate, drop_repeats, drop_restatements, extractive_answer, \
     idle_citations_removed, in_another_language, is_filler, is_refusal, key_quote, mend_titles, name_the_work, \
@@ -227,8 +227,8 @@ class Assistant:
             # ("X uses an LLM to …"), which the check rightly finds supported, and it answers nothing.
             yield finish(self._abstention(sources, language, prompts.NAME_NOT_STATED), "no_answer", sources)
             return
-        if deltas is None and sources and (aspect := unmentioned_aspect(standalone, " ".join(
-                self._paper_text(v) for v in sources[0].versions or [sources[0].arxiv_id]))):
+        if deltas is None and sources and (aspect := asked_aspect(standalone)) and not mentions_aspect(aspect, " ".join(
+                self._paper_text(v) for v in sources[0].versions or [sources[0].arxiv_id])):
             # "Has X's code been released?" of a summary that never mentions code or release: the model says what
             # X does, true and supported, and no answer.
             yield finish(self._abstention(sources, language, prompts.ASPECT_NOT_STATED[aspect]), "no_answer",
